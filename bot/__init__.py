@@ -1,0 +1,1 @@
+"""overheard: public mentions of a brand, scored and posted to Slack as claimable cards."""

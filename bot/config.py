@@ -1,0 +1,44 @@
+"""Settings, read from the environment and `.env`; secrets stay SecretStr and are never logged."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL_DEFAULT = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Every setting overheard reads; the README has the table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///overheard.db", alias="DATABASE_URL")
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=SLACK_API_URL_DEFAULT, alias="SLACK_API_URL")
+    hackernews_url: str = Field(default="https://hn.algolia.com", alias="OVERHEARD_HACKERNEWS_URL")
+    backfill_hours: float = Field(default=24.0, gt=0, alias="OVERHEARD_BACKFILL_HOURS")
+    post_interval_s: float = Field(default=1.0, ge=0, alias="OVERHEARD_POST_INTERVAL_S")
+    log_level: str = Field(default="INFO", alias="OVERHEARD_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, url: str) -> str:
+        """Accept the `postgres://` and `postgresql://` URLs hosting platforms hand out."""
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, url: str) -> str:
+        """slack_sdk joins method names onto the base URL, so it must end with a slash."""
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def slack_configured(self) -> bool:
+        """True when there is a bot token to talk to Slack with."""
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
