@@ -1,0 +1,329 @@
+"""Hacker News mentions through the Algolia HN Search API: parsing and fetching."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, RateLimited, SourceError
+from bot.text import html_to_text
+
+logger = logging.getLogger(__name__)
+
+NETWORK = "hackernews"
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+USER_URL = "https://news.ycombinator.com/user?id={}"
+HITS_PER_PAGE = 100
+SEARCH_TAGS = "(story,comment)"
+DEFAULT_RETRY_AFTER_S = 60.0
+_ERROR_SNIPPET_BYTES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchPage:
+    mentions: list[FetchedMention]
+    hit_count: int
+    nb_pages: int | None
+    nb_hits: int | None
+
+
+def parse_mentions(body: bytes) -> list[FetchedMention]:
+    """Parse an Algolia `search_by_date` response into mentions, skipping unusable hits."""
+    return _parse_search_page(body).mentions
+
+
+def parse_author(body: bytes) -> FetchedAuthor | None:
+    """Parse a `/api/v1/users/<name>` response; None when it names no user."""
+    return _author_from(_load_object(body, "user"), handle=None)
+
+
+class HackerNewsSource:
+    """Reads stories and comments matching a query from Hacker News via Algolia."""
+
+    name = NETWORK
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        base_url: str = "https://hn.algolia.com",
+        backfill: timedelta = timedelta(hours=24),
+        overlap: timedelta = timedelta(minutes=10),
+        max_pages: int = 10,
+        max_body_bytes: int = 5_000_000,
+    ) -> None:
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._backfill = backfill
+        self._overlap = overlap
+        self._max_pages = max_pages
+        self._max_body_bytes = max_body_bytes
+
+    def fetch(self, query: str, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+        """Return mentions of `query` since the cursor (minus overlap) and the cursor to store."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        old_mark = _cursor_mark(cursor)
+        if old_mark is None:
+            since = math.floor((now - self._backfill).timestamp())
+        else:
+            # Algolia indexes with a lag: look back a little; re-seen items dedupe downstream.
+            since = old_mark - math.floor(self._overlap.total_seconds())
+
+        seen: dict[str, FetchedMention] = {}
+        page = 0
+        while True:
+            search_page = self._fetch_page(query, since=since, page=page)
+            for mention in search_page.mentions:
+                seen.setdefault(mention.external_id, mention)
+            if search_page.hit_count == 0 or search_page.nb_pages is None:
+                break
+            if page + 1 >= search_page.nb_pages:
+                break
+            if page + 1 >= self._max_pages:
+                logger.warning(
+                    "Hacker News search for %r stopped at max_pages=%d of %d pages "
+                    "(nbHits=%s); older matches since %d were not read",
+                    query,
+                    self._max_pages,
+                    search_page.nb_pages,
+                    search_page.nb_hits,
+                    since,
+                )
+                break
+            page += 1
+
+        mentions = sorted(seen.values(), key=lambda m: (m.created_at, m.external_id))
+        marks = [math.floor(m.created_at.timestamp()) for m in mentions]
+        if old_mark is not None:
+            marks.append(old_mark)
+        new_cursor: dict[str, Any] = {"created_at_i": max(marks)} if marks else {}
+        return FetchResult(mentions=mentions, cursor=new_cursor)
+
+    def fetch_author(self, handle: str) -> FetchedAuthor | None:
+        """Return the user's karma (and age when present), or None when the user is unknown."""
+        if not handle:
+            return None
+        url = f"{self._base_url}/api/v1/users/{quote(handle, safe='')}"
+        body = self._get(url, params=None, not_found_ok=True)
+        if body is None:
+            return None
+        return _author_from(_load_object(body, "user"), handle=handle)
+
+    def _fetch_page(self, query: str, *, since: int, page: int) -> _SearchPage:
+        params = {
+            "query": query,
+            "tags": SEARCH_TAGS,
+            "numericFilters": f"created_at_i>{since}",
+            "hitsPerPage": str(HITS_PER_PAGE),
+            "page": str(page),
+            # A brand query must not match its near-misses ("acme" is not "acne").
+            "typoTolerance": "false",
+        }
+        body = self._get(f"{self._base_url}/api/v1/search_by_date", params=params)
+        if body is None:  # only possible with not_found_ok
+            raise SourceError("Hacker News search: unexpected empty answer")
+        return _parse_search_page(body)
+
+    def _get(
+        self, url: str, *, params: dict[str, str] | None, not_found_ok: bool = False
+    ) -> bytes | None:
+        """GET `url` and return its body, None on a tolerated 404; never retries."""
+        try:
+            with self._client.stream("GET", url, params=params) as response:
+                status = response.status_code
+                if status == 429:
+                    retry_after_s = _retry_after_s(response.headers.get("Retry-After"))
+                    raise RateLimited(
+                        f"Hacker News rate-limited GET {url} (HTTP 429); "
+                        f"retry after {retry_after_s:g}s",
+                        retry_after_s=retry_after_s,
+                    )
+                if status == 404 and not_found_ok:
+                    return None
+                if status >= 400:
+                    snippet = _read_capped(response, _ERROR_SNIPPET_BYTES, truncate=True)
+                    raise SourceError(
+                        f"Hacker News answered HTTP {status} for GET {url}: "
+                        f"{snippet.decode('utf-8', 'replace')!r}"
+                    )
+                if status != 200:
+                    raise SourceError(f"Hacker News answered HTTP {status} for GET {url}")
+                return _read_capped(response, self._max_body_bytes, truncate=False)
+        except httpx.TimeoutException as exc:
+            raise SourceError(f"Hacker News timed out on GET {url}: {exc!r}") from exc
+        except httpx.RequestError as exc:
+            raise SourceError(f"Hacker News request failed on GET {url}: {exc!r}") from exc
+
+
+def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes:
+    """Read at most `cap` bytes of the (decoded) body; over the cap, cut or raise."""
+    declared = response.headers.get("Content-Length", "")
+    if not truncate and declared.isdigit() and int(declared) > cap:
+        raise SourceError(f"Hacker News body of {declared} bytes exceeds the {cap}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            if truncate:
+                return b"".join(chunks)[:cap]
+            raise SourceError(f"Hacker News body exceeds the {cap}-byte cap")
+    return b"".join(chunks)
+
+
+def _retry_after_s(header: str | None) -> float:
+    try:
+        value = float(header) if header is not None else math.nan
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_S
+    if not math.isfinite(value) or value < 0:
+        return DEFAULT_RETRY_AFTER_S
+    return value
+
+
+def _cursor_mark(cursor: dict[str, Any]) -> int | None:
+    if "created_at_i" not in cursor:
+        return None
+    mark = cursor["created_at_i"]
+    if isinstance(mark, bool) or not isinstance(mark, int):
+        raise ValueError(f"Hacker News cursor created_at_i must be an int, got {mark!r}")
+    return mark
+
+
+def _load_object(body: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object body or raise SourceError saying what was wrong with it."""
+    head = body.lstrip()[:1]
+    if head == b"<":
+        raise SourceError(f"Hacker News {what} body is HTML, not JSON: {body[:80]!r}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise SourceError(
+            f"Hacker News {what} body is not valid JSON ({exc}): {body[:80]!r}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise SourceError(f"Hacker News {what} body is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def _parse_search_page(body: bytes) -> _SearchPage:
+    data = _load_object(body, "search")
+    hits = data.get("hits")
+    if not isinstance(hits, list):
+        raise SourceError("Hacker News search body has no 'hits' list")
+    mentions = [m for m in (_mention_from(hit) for hit in hits) if m is not None]
+    return _SearchPage(
+        mentions=mentions,
+        hit_count=len(hits),
+        nb_pages=_opt_int(data.get("nbPages")),
+        nb_hits=_opt_int(data.get("nbHits")),
+    )
+
+
+def _mention_from(hit: object) -> FetchedMention | None:
+    """Map one hit to a mention; None (logged) when it has no id or no time."""
+    if not isinstance(hit, dict):
+        logger.warning("Skipping Hacker News hit that is not an object: %r", hit)
+        return None
+    object_id = hit.get("objectID")
+    if isinstance(object_id, int) and not isinstance(object_id, bool):
+        object_id = str(object_id)
+    if not isinstance(object_id, str) or not object_id:
+        logger.warning("Skipping Hacker News hit without objectID (objectID=%r)", object_id)
+        return None
+    created_at = _time_from(hit.get("created_at_i"), hit.get("created_at"))
+    if created_at is None:
+        logger.warning("Skipping Hacker News hit %s without created_at_i", object_id)
+        return None
+
+    tags = hit.get("_tags")
+    tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+    is_comment = "comment" in tags or ("story" not in tags and "comment_text" in hit)
+    if is_comment:
+        title = _opt_str(hit.get("story_title"))
+        text = html_to_text(_opt_str(hit.get("comment_text")) or "")
+    else:
+        title = _opt_str(hit.get("title"))
+        text = html_to_text(_opt_str(hit.get("story_text")) or "")
+        if not text:
+            # A link story's only words are its title and its URL; Algolia matches the URL
+            # too, so keep it: it is often why the story matched.
+            text = "\n".join(p for p in (title, _opt_str(hit.get("url"))) if p)
+
+    handle = _opt_str(hit.get("author")) or ""
+    story_id = _opt_int(hit.get("story_id"))
+    parent_id = _opt_int(hit.get("parent_id"))
+    if story_id is None and not is_comment:
+        story_id = _opt_int(object_id)  # a story's conversation is itself
+    return FetchedMention(
+        network=NETWORK,
+        external_id=object_id,
+        url=ITEM_URL.format(quote(object_id, safe="")),
+        text=text,
+        created_at=created_at,
+        author=FetchedAuthor(handle=handle, url=_user_url(handle) if handle else None),
+        likes=_opt_int(hit.get("points")),
+        replies=_opt_int(hit.get("num_comments")),
+        parent_id=str(parent_id) if parent_id is not None else None,
+        conversation_id=str(story_id) if story_id is not None else None,
+        title=title,
+    )
+
+
+def _author_from(data: dict[str, Any], *, handle: str | None) -> FetchedAuthor | None:
+    username = _opt_str(data.get("username")) or handle
+    if not username:
+        return None
+    return FetchedAuthor(
+        handle=username,
+        url=_user_url(username),
+        karma=_opt_int(data.get("karma")),
+        created_at=_time_from(data.get("created_at_i"), data.get("created_at")),
+    )
+
+
+def _user_url(handle: str) -> str:
+    return USER_URL.format(quote(handle, safe=""))
+
+
+def _time_from(epoch: object, iso: object) -> datetime | None:
+    """Return a UTC time from epoch seconds, else from an ISO 8601 string, else None."""
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        try:
+            return datetime.fromtimestamp(epoch, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    if isinstance(iso, str):
+        try:
+            parsed = datetime.fromisoformat(iso)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:  # Algolia writes UTC; never guess the local zone
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    return None
+
+
+def _opt_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
