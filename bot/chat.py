@@ -1,0 +1,119 @@
+"""Where cards go: Slack's Web API, or the terminal when no Slack tokens are set."""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol, TextIO
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.cards import Card, render_card_text
+
+# Slack rejects a Retry-After it can't parse; assume a polite default.
+DEFAULT_RETRY_AFTER_S = 30.0
+
+
+class ChatError(Exception):
+    """The chat service refused a message; `code` is its error string."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class ChatRateLimited(ChatError):
+    """The chat service asked us to wait `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("ratelimited")
+        self.retry_after_s = retry_after_s
+
+
+class ChatBackend(Protocol):
+    """What the poster needs from a chat service."""
+
+    def post_card(
+        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+    ) -> str:
+        """Post a card and return its message ts."""
+        ...
+
+    def update_card(self, channel: str, ts: str, card: Card) -> None:
+        """Replace a posted card's content."""
+        ...
+
+
+class SlackChat:
+    """Posts cards with a Slack WebClient."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post_card(
+        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+    ) -> str:
+        """Post a card with unfurling off; tag it so a crashed post can be found again."""
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": "overheard_card",
+                    "event_payload": {"conversation_id": conversation_id},
+                },
+                **card.to_slack(),
+            )
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+        return str(response["ts"])
+
+    def update_card(self, channel: str, ts: str, card: Card) -> None:
+        """Replace a card's blocks and fallback text."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **card.to_slack())
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+
+
+def _chat_error(exc: SlackApiError) -> ChatError:
+    response = exc.response
+    if response.status_code == 429:
+        raw = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        try:
+            retry_after = float(raw) if raw is not None else DEFAULT_RETRY_AFTER_S
+        except ValueError:
+            retry_after = DEFAULT_RETRY_AFTER_S
+        return ChatRateLimited(retry_after)
+    error = response.get("error") if isinstance(response.data, dict) else None
+    return ChatError(str(error or f"HTTP {response.status_code}"))
+
+
+class ConsoleChat:
+    """Prints cards to a terminal, for trying overheard without a Slack workspace."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+        self._next_ts = 0
+
+    def post_card(
+        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+    ) -> str:
+        """Print the card with its buttons and a number to act on it by."""
+        with self._lock:
+            self._next_ts += 1
+            ts = f"{self._next_ts}.000000"
+            self.out.write(f"\n── card #{conversation_id} in {channel} " + "─" * 40 + "\n")
+            self.out.write(render_card_text(card) + "\n")
+            self.out.flush()
+        return ts
+
+    def update_card(self, channel: str, ts: str, card: Card) -> None:
+        """Print the card again as it now stands."""
+        with self._lock:
+            self.out.write("\n── card updated " + "─" * 40 + "\n")
+            self.out.write(render_card_text(card) + "\n")
+            self.out.flush()

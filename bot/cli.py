@@ -1,0 +1,317 @@
+"""The one command line behind every process: run, serve, worker, watch, db."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from slack_sdk import WebClient
+
+from bot import migrate
+from bot.chat import ConsoleChat, SlackChat
+from bot.config import Settings
+from bot.db import make_engine, session_scope
+from bot.deps import Deps, make_http_client, utcnow
+from bot.logs import configure_logging
+from bot.sources import NETWORKS, build_sources
+from bot.sources.sample import SampleSource
+from bot.watches import WatchError, add_watch, list_watches, remove_watch
+
+log = logging.getLogger(__name__)
+
+SLACK_TIMEOUT_S = 30
+CONSOLE_CHANNEL = "CONSOLE"
+DEMO_QUERY = "acme"
+CONNECT_HINT = """\
+To connect Slack: create the app from manifest.yaml at https://api.slack.com/apps
+(Create New App → From a manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and
+SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
+
+
+def _slack_client(settings: Settings) -> WebClient:
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_S,
+    )
+
+
+def _require_schema(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        if not migrate.is_current(engine):
+            raise SystemExit("The database is not up to date: run `overheard db upgrade` first.")
+    finally:
+        engine.dispose()
+
+
+def build_deps(settings: Settings, *, console: TextIO | None = None) -> Deps:
+    """Wire settings into engine, chat backend and sources (console chat when `console`)."""
+    engine = make_engine(settings.database_url)
+    sources = build_sources(settings, make_http_client())
+    if console is not None:
+        return Deps(settings, engine, ConsoleChat(console), {**sources, "sample": SampleSource()})
+    return Deps(settings, engine, SlackChat(_slack_client(settings)), sources)
+
+
+def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    """Apply every pending migration."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
+    return 0
+
+
+def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Save a watch after checking every part of it."""
+    deps_engine = make_engine(settings.database_url)
+    try:
+        with session_scope(deps_engine) as session:
+            watch = add_watch(
+                args.query,
+                args.source,
+                args.channel,
+                known_sources=NETWORKS,
+                interval_s=args.interval,
+                session=session,
+                now=utcnow(),
+            )
+            print(
+                f"Watch #{watch.id}: {watch.query!r} on {', '.join(watch.sources)} → "
+                f"{watch.channel_id}, every {watch.interval_s} s"
+            )
+    except WatchError as exc:
+        print(f"overheard: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        deps_engine.dispose()
+    return 0
+
+
+def cmd_watch_list(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print every watch."""
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        watches = list_watches(session=session)
+        if not watches:
+            print(
+                "No watches. Add one: overheard watch add QUERY --source hackernews "
+                "--channel C0123ABCD"
+            )
+        for w in watches:
+            state = "" if w.enabled else " (paused)"
+            print(
+                f"#{w.id}\t{w.query!r}\t{','.join(w.sources)}\t{w.channel_id}\t"
+                f"every {w.interval_s} s{state}"
+            )
+    engine.dispose()
+    return 0
+
+
+def cmd_watch_remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete a watch; its cards stay."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            watch = remove_watch(args.id, session=session)
+        print(f"Removed watch #{watch.id} ({watch.query!r}).")
+    except WatchError as exc:
+        print(f"overheard: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _ensure_demo_watch(deps: Deps, out: TextIO) -> None:
+    with session_scope(deps.engine) as session:
+        if list_watches(session=session):
+            return
+        add_watch(
+            DEMO_QUERY,
+            ["sample"],
+            CONSOLE_CHANNEL,
+            known_sources=deps.sources,
+            session=session,
+            now=deps.clock(),
+        )
+    out.write(f"Added a demo watch for {DEMO_QUERY!r} on the bundled sample mentions.\n")
+
+
+def _console_loop(deps: Deps, stdin: TextIO, out: TextIO) -> None:
+    """Read `claim N` / `resolve N` / `dismiss N` / `reopen N` and act as the button would."""
+    from bot.cards import build_mention_card
+    from bot.conversations import ConversationError, apply_card_action, load_card
+
+    for line in stdin:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in ("quit", "exit"):
+            return
+        if (
+            len(words) != 2
+            or words[0] not in ("claim", "resolve", "dismiss", "reopen")
+            or not words[1].isdigit()
+        ):
+            out.write("Type: claim N | resolve N | dismiss N | reopen N | quit\n")
+            continue
+        try:
+            with session_scope(deps.engine) as session:
+                channel = load_card(int(words[1]), session=session).conversation.channel_id
+                view = apply_card_action(
+                    int(words[1]),
+                    words[0],
+                    "UCONSOLE",
+                    channel_id=channel,
+                    session=session,
+                    now=deps.clock(),
+                )
+        except ConversationError as exc:
+            out.write(f"{exc}\n")
+            continue
+        card = build_mention_card(view.mention, view.author, view.conversation, now=deps.clock())
+        assert view.conversation.message_ts is not None
+        deps.chat.update_card(view.conversation.channel_id, view.conversation.message_ts, card)
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run everything in one process: Socket Mode with Slack tokens, the console without."""
+    from bot.scheduler import build_scheduler
+
+    _require_schema(settings)
+    if settings.slack_configured:
+        if settings.slack_app_token is None:
+            print(
+                "SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not: set it for Socket Mode, "
+                "or run `overheard serve` (HTTP mode) and `overheard worker`.",
+                file=sys.stderr,
+            )
+            return 2
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from handlers.app import build_app
+
+        deps = build_deps(settings)
+        scheduler = build_scheduler(deps, blocking=False)
+        scheduler.start()
+        app = build_app(deps, _slack_client(settings))
+        print("overheard is connected to Slack over Socket Mode. Ctrl-C stops it.")
+        try:
+            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+        finally:
+            scheduler.shutdown(wait=False)
+        return 0
+    out = sys.stdout
+    out.write("No Slack tokens set: running on the console backend with sample mentions.\n")
+    out.write(CONNECT_HINT + "\n")
+    deps = build_deps(settings, console=out)
+    _ensure_demo_watch(deps, out)
+    scheduler = build_scheduler(deps, blocking=False)
+    scheduler.start()
+    out.write(
+        "Act on a card by typing `claim N`, `resolve N`, `dismiss N` or `reopen N`; Ctrl-C stops.\n"
+    )
+    try:
+        _console_loop(deps, sys.stdin, out)
+        threading.Event().wait()  # stdin closed: keep the worker running until Ctrl-C
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve Bolt over HTTP on /slack/events, with /healthz."""
+    from bot.web import build_wsgi, make_http_server
+    from handlers.app import build_app
+
+    if not settings.slack_configured or settings.slack_signing_secret is None:
+        print("HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.", file=sys.stderr)
+        return 2
+    deps = build_deps(settings)
+    server = make_http_server(
+        build_wsgi(build_app(deps, _slack_client(settings)), deps.engine), args.host, args.port
+    )
+    print(f"overheard is serving on http://{args.host}:{server.server_port}/slack/events")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the scheduler alone; with --once, fetch and post what is due, then exit."""
+    from bot.scheduler import build_scheduler, run_once
+
+    _require_schema(settings)
+    deps = build_deps(settings, console=None if settings.slack_configured else sys.stdout)
+    if args.once:
+        new, posted = run_once(deps)
+        print(f"{new} new mentions, {posted} cards posted.")
+        return 0
+    with contextlib.suppress(KeyboardInterrupt):
+        build_scheduler(deps, blocking=True).start()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "run", help="Socket Mode + scheduler, or the console demo without Slack"
+    ).set_defaults(func=cmd_run)
+    serve = sub.add_parser("serve", help="HTTP mode: /slack/events and /healthz")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a web dyno listens on all)
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="the scheduler alone")
+    worker.add_argument("--once", action="store_true", help="run what is due once, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    watch = sub.add_parser("watch", help="manage watches").add_subparsers(
+        dest="watch", required=True
+    )
+    add = watch.add_parser("add", help="watch a query on one or more networks")
+    add.add_argument("query")
+    add.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        choices=NETWORKS,
+        help="a network to search (repeat for several)",
+    )
+    add.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
+    add.add_argument("--interval", type=int, default=300, help="seconds between fetches")
+    add.set_defaults(func=cmd_watch_add)
+    watch.add_parser("list", help="list watches").set_defaults(func=cmd_watch_list)
+    remove = watch.add_parser("remove", help="delete a watch")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(func=cmd_watch_remove)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the subcommand."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    result: int = args.func(settings, args)
+    return result

@@ -1,0 +1,31 @@
+"""Logging set-up, with a filter that keeps Slack tokens out of every log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+
+
+class RedactTokens(logging.Filter):
+    """Replace anything shaped like a Slack token with a redaction marker."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN.sub(r"\1-[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at `level`, tokens redacted, chatty libraries quieter."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactTokens())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("apscheduler", "httpx", "httpcore", "slack_sdk", "slack_bolt"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

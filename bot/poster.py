@@ -1,0 +1,144 @@
+"""Draining the outbox: queued cards are posted to their channel, paced, and retried on errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlmodel import col, select
+
+from bot.cards import Card, build_mention_card
+from bot.chat import ChatError, ChatRateLimited
+from bot.conversations import SYSTEM_ACTOR, load_card, record_event
+from bot.db import session_scope
+from bot.deps import Deps
+from bot.models import Conversation, ConversationState, Mention
+
+log = logging.getLogger(__name__)
+
+MAX_POST_ATTEMPTS = 5
+# A 429 asking for longer than this ends the pass for that channel; the card stays queued.
+MAX_INLINE_WAIT_S = 30.0
+ERROR_MAX_CHARS = 1000
+
+
+@dataclass
+class PostReport:
+    """What one pass of the poster did."""
+
+    posted: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    deferred_channels: set[str] = field(default_factory=set)
+
+
+class Poster:
+    """Posts queued cards, at most one per `interval_s` per channel, honouring Retry-After."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._last_post: dict[str, float] = {}
+
+    def _pace(self, channel: str) -> None:
+        interval = self.deps.settings.post_interval_s
+        last = self._last_post.get(channel)
+        if last is not None and interval > 0:
+            wait = interval - (time.monotonic() - last)
+            if wait > 0:
+                self.deps.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    def pending(self, limit: int) -> list[int]:
+        """Ids of queued cards that still have attempts left, oldest mention first."""
+        with session_scope(self.deps.engine) as session:
+            stmt = (
+                select(Conversation.id)
+                .join(Mention, col(Mention.id) == Conversation.mention_id)
+                .where(Conversation.state == ConversationState.QUEUED)
+                .where(Conversation.post_attempts < MAX_POST_ATTEMPTS)
+                .order_by(col(Mention.priority).asc().nulls_last(), col(Mention.created_at))
+                .limit(limit)
+            )
+            return [cid for cid in session.exec(stmt) if cid is not None]
+
+    def post_pending(self, limit: int = 200) -> PostReport:
+        """Post up to `limit` queued cards; a refused card stays queued with its error noted."""
+        report = PostReport()
+        for conversation_id in self.pending(limit):
+            with session_scope(self.deps.engine) as session:
+                channel = load_card(conversation_id, session=session).conversation.channel_id
+            if channel in report.deferred_channels:
+                continue
+            try:
+                self._post_one(conversation_id)
+            except ChatRateLimited as exc:
+                log.warning(
+                    "Slack rate-limited %s for %.0f s; card %d waits",
+                    channel,
+                    exc.retry_after_s,
+                    conversation_id,
+                )
+                report.deferred_channels.add(channel)
+                report.failed[conversation_id] = "ratelimited"
+            except ChatError as exc:
+                report.failed[conversation_id] = exc.code
+            else:
+                report.posted.append(conversation_id)
+        return report
+
+    def _post_one(self, conversation_id: int) -> None:
+        now = self.deps.clock()
+        with session_scope(self.deps.engine) as session:
+            view = load_card(conversation_id, session=session)
+            conversation = view.conversation
+            if conversation.state != ConversationState.QUEUED:
+                return
+            conversation.post_attempts += 1
+            session.add(conversation)
+        # The attempt is committed before the post, so a crash in between is visible later.
+        card = build_mention_card(view.mention, view.author, conversation, now=now)
+        try:
+            ts = self._send(conversation.channel_id, conversation_id, card)
+        except ChatError as exc:
+            with session_scope(self.deps.engine) as session:
+                row = session.get(Conversation, conversation_id)
+                assert row is not None
+                row.last_post_error = exc.code[:ERROR_MAX_CHARS]
+                session.add(row)
+            if not isinstance(exc, ChatRateLimited):
+                log.error(
+                    "posting card %d to %s failed: %s",
+                    conversation_id,
+                    conversation.channel_id,
+                    exc.code,
+                )
+            raise
+        with session_scope(self.deps.engine) as session:
+            row = session.get(Conversation, conversation_id)
+            assert row is not None
+            row.state = ConversationState.POSTED
+            row.message_ts = ts
+            row.thread_ts = ts
+            row.posted_at = now
+            row.last_post_error = None
+            session.add(row)
+            record_event(
+                conversation_id,
+                "posted",
+                SYSTEM_ACTOR,
+                session=session,
+                now=now,
+                detail={"channel": row.channel_id, "ts": ts},
+            )
+
+    def _send(self, channel: str, conversation_id: int, card: Card) -> str:
+        """Post once, and once more after a short Retry-After."""
+        self._pace(channel)
+        try:
+            return self.deps.chat.post_card(channel, card, conversation_id=conversation_id)
+        except ChatRateLimited as exc:
+            if exc.retry_after_s > MAX_INLINE_WAIT_S:
+                raise
+            self.deps.sleep(exc.retry_after_s)
+            self._last_post[channel] = time.monotonic()
+            return self.deps.chat.post_card(channel, card, conversation_id=conversation_id)

@@ -1,0 +1,41 @@
+"""Build the Bolt app: one middleware puts `deps` in the context, each surface registers itself."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from handlers import actions, commands, events
+
+log = logging.getLogger(__name__)
+
+
+def build_app(deps: Deps, client: WebClient) -> App:
+    """A Bolt app whose listeners receive `deps`; it verifies every request's signature."""
+    secret = deps.settings.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        token_verification_enabled=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    def inject_deps(context: BoltContext, next: Callable[[], None]) -> None:
+        context["deps"] = deps
+        next()
+
+    app.use(inject_deps)
+
+    @app.error
+    def handle_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed for %s", body.get("type"), exc_info=error)
+
+    actions.register(app)
+    commands.register(app)
+    events.register(app)
+    return app

@@ -1,0 +1,29 @@
+"""Events: the App Home tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.conversations import count_open_cards
+from bot.db import session_scope
+from bot.deps import Deps
+from bot.views import build_home_view
+from bot.watches import list_watches
+
+
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Publish the Home tab for the user who opened it."""
+    if event.get("tab", "home") != "home":
+        return
+    with session_scope(deps.engine) as session:
+        watches = list_watches(session=session)
+        open_cards = count_open_cards(session=session)
+    client.views_publish(user_id=event["user"], view=build_home_view(watches, open_cards))
+
+
+def register(app: App) -> None:
+    """Attach the event listeners."""
+    app.event("app_home_opened")(handle_app_home_opened)
