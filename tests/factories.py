@@ -1,0 +1,72 @@
+"""Plain factories for test data: `make_fetched(**overrides)` and friends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.db import session_scope
+from bot.models import Conversation, ConversationState, Watch
+from bot.pipeline import ingest_mentions
+from bot.sources.base import FetchedAuthor, FetchedMention
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CHANNEL = "C0SUPPORT"
+
+
+def make_fetched(**overrides: Any) -> FetchedMention:
+    """A fetched Hacker News comment; override any field."""
+    values: dict[str, Any] = {
+        "network": "hackernews",
+        "external_id": "41000001",
+        "url": "https://news.ycombinator.com/item?id=41000001",
+        "text": "Acme charged me twice this month and I want a refund.",
+        "created_at": NOW,
+        "author": FetchedAuthor(handle="kestrel", url="https://news.ycombinator.com/user?id=kestrel"),
+    }
+    values.update(overrides)
+    return FetchedMention(**values)
+
+
+def make_watch(engine: Engine, **overrides: Any) -> Watch:
+    """Store a watch on Hacker News posting to CHANNEL."""
+    values: dict[str, Any] = {
+        "query": "acme",
+        "sources": ["hackernews"],
+        "channel_id": CHANNEL,
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    with session_scope(engine) as session:
+        watch = Watch(**values)
+        session.add(watch)
+    return watch
+
+
+def make_posted_card(engine: Engine, *, external_id: str = "41000001", **fetched: Any) -> int:
+    """Store a mention whose card is posted (ts 1.0001) and return the conversation id."""
+    watch = make_watch(engine)
+    with session_scope(engine) as session:
+        (conversation,) = ingest_mentions(
+            [make_fetched(external_id=external_id, **fetched)],
+            watch=watch,
+            authors={},
+            session=session,
+            now=NOW,
+        )
+        conversation.state = ConversationState.POSTED
+        conversation.message_ts = conversation.thread_ts = "1.0001"
+        conversation.posted_at = NOW
+        session.add(conversation)
+    assert conversation.id is not None
+    return conversation.id
+
+
+def get_conversation(engine: Engine, conversation_id: int) -> Conversation:
+    """Read a conversation back."""
+    with session_scope(engine) as session:
+        row = session.get(Conversation, conversation_id)
+        assert row is not None
+        return row
