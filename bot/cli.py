@@ -56,6 +56,8 @@ def build_deps(settings: Settings, *, console: TextIO | None = None) -> Deps:
     engine = make_engine(settings.database_url)
     sources = build_sources(settings, make_http_client())
     if console is not None:
+        # A terminal has no rate limit: show the cards as fast as they come.
+        settings = settings.model_copy(update={"post_interval_s": 0.0})
         return Deps(settings, engine, ConsoleChat(console), {**sources, "sample": SampleSource()})
     return Deps(settings, engine, SlackChat(_slack_client(settings)), sources)
 

@@ -27,5 +27,7 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "httpx", "httpcore", "slack_sdk", "slack_bolt"):
+    for noisy in ("alembic", "httpx", "httpcore", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # A long posting pass makes the scheduler skip a tick; that is by design, not a warning.
+    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))

@@ -1,0 +1,113 @@
+"""The command line as a newcomer uses it: the console demo, watches and migrations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CARD_WAIT_S = 10
+
+
+def overheard(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A fresh machine's environment: SQLite in a temp folder, no Slack tokens."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLACK_", "OVERHEARD_", "DATABASE_URL"))}
+    clean["DATABASE_URL"] = f"sqlite:///{tmp_path / 'overheard.db'}"
+    return clean
+
+
+def test_run_without_slack_tokens_prints_sample_cards_within_ten_seconds(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert overheard("db", "upgrade", env=env).returncode == 0
+    lines: list[str] = []
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        started = time.monotonic()
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if sum("[Claim] [Resolve] [Dismiss]" in seen for seen in lines) >= 7:
+                    break
+            elapsed = time.monotonic() - started
+            proc.stdin.write("claim 1\n")
+            proc.stdin.flush()
+            for line in proc.stdout:
+                lines.append(line)
+                if "Claimed by" in line:
+                    break
+        finally:
+            proc.kill()
+    output = "".join(lines)
+    assert elapsed < CARD_WAIT_S, output
+    assert "SLACK_BOT_TOKEN" in output  # says how to connect Slack
+    assert "Claimed by" in output
+    assert "&lt;" not in output and "<!channel>" in output  # shown as written, not as markup
+
+
+def test_watch_add_then_list_then_remove(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+
+    added = overheard("watch", "add", "acme cloud", "--source", "hackernews",
+                      "--channel", "C0123ABCD", env=env)
+    listed = overheard("watch", "list", env=env)
+    removed = overheard("watch", "remove", "1", env=env)
+
+    assert added.returncode == 0, added.stderr
+    assert "'acme cloud'" in listed.stdout and "C0123ABCD" in listed.stdout
+    assert removed.returncode == 0
+    assert "No watches" in overheard("watch", "list", env=env).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["   ", "--source", "hackernews", "--channel", "C0123ABCD"], "query is empty"),
+        (["acme", "--source", "hackernews", "--channel", "#support"], "not a Slack channel ID"),
+        (["acme", "--source", "myspace", "--channel", "C0123ABCD"], "invalid choice"),
+        (["acme", "--source", "hackernews", "--channel", "C0123ABCD", "--interval", "5"],
+         "at least 60"),
+    ],
+)
+def test_watch_add_refuses_bad_input_and_writes_nothing(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    overheard("db", "upgrade", env=env)
+
+    result = overheard("watch", "add", *args, env=env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "No watches" in overheard("watch", "list", env=env).stdout
+
+
+def test_commands_refuse_to_run_on_an_unmigrated_database(env: dict[str, str]) -> None:
+    result = overheard("worker", "--once", env=env)
+
+    assert result.returncode != 0
+    assert "overheard db upgrade" in result.stderr
+
+
+def test_worker_once_on_the_console_posts_nothing_without_watches(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+
+    result = overheard("worker", "--once", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "0 new mentions, 0 cards posted." in result.stdout
