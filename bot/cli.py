@@ -209,7 +209,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         app = build_app(deps, _slack_client(settings))
         print("overheard is connected to Slack over Socket Mode. Ctrl-C stops it.")
         try:
-            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
         finally:
             scheduler.shutdown(wait=False)
         return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from html.parser import HTMLParser
+from urllib.parse import quote, urlsplit
 
 # Block-level tags whose boundaries are line breaks in the plain text.
 _BREAK_TAGS = frozenset({"p", "br", "div", "li", "blockquote", "pre", "tr", "h1", "h2", "h3"})
@@ -13,6 +13,10 @@ _SKIP_TAGS = frozenset({"script", "style"})
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t\f\v]+")
 ELLIPSIS = "…"
+# Characters a URL keeps as they are in a Slack link; `|`, `<`, `>`, spaces, quotes and
+# non-ASCII are percent-encoded so the URL can't end the link early or forge its label.
+_URL_SAFE_CHARS = "/:?#[]@!$&'()*+,;=%~"
+_LINK_SCHEMES = frozenset({"http", "https"})
 
 
 class _TextExtractor(HTMLParser):
@@ -43,8 +47,7 @@ def html_to_text(markup: str) -> str:
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
-    text = html.unescape("".join(parser.parts))  # entities double-encoded by some APIs
-    return clean_text(text)
+    return clean_text("".join(parser.parts))
 
 
 def strip_control(text: str) -> str:
@@ -52,7 +55,8 @@ def strip_control(text: str) -> str:
     return "".join(
         ch
         for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        if ch in "\n\t"
+        or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
         or ch in "\u200d"  # zero-width joiner holds emoji sequences together
     )
 
@@ -92,3 +96,25 @@ def escaped_within(text: str, limit: int) -> str:
         out.append(piece)
         used += len(piece)
     return "".join(out).rstrip() + ELLIPSIS
+
+
+def safe_http_url(url: str | None, *, max_chars: int = 2000) -> str | None:
+    """Return `url` percent-encoded for a Slack link if it is a plain http(s) URL, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if parts.scheme.lower() not in _LINK_SCHEMES or not parts.hostname:
+        return None
+    if "@" in parts.netloc:  # `https://bank.example@evil.example` fools readers
+        return None
+    encoded = quote(url, safe=_URL_SAFE_CHARS)
+    return encoded if len(escape_mrkdwn(encoded)) <= max_chars else None
+
+
+def mrkdwn_link(url: str, label: str) -> str:
+    """Link an already safe URL (see `safe_http_url`) with an already escaped label."""
+    return f"<{escape_mrkdwn(url)}|{label}>"

@@ -26,6 +26,7 @@ def build_wsgi(app: App, engine: Engine) -> WSGIApp:
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
+            body: dict[str, object]
             try:
                 with engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
@@ -39,7 +40,7 @@ def build_wsgi(app: App, engine: Engine) -> WSGIApp:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
             )
             return [payload]
-        return slack(environ, start_response)  # type: ignore[arg-type]
+        return slack(environ, start_response)
 
     return wsgi
 

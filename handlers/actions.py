@@ -47,6 +47,7 @@ def handle_card_button(ack: Ack, body: dict[str, Any], client: WebClient, deps: 
         return
     card = build_mention_card(view.mention, view.author, view.conversation, now=now)
     conversation = view.conversation
+    assert conversation.message_ts is not None  # only posted cards have buttons
     client.chat_update(
         channel=conversation.channel_id, ts=conversation.message_ts, **card.to_slack()
     )

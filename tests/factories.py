@@ -24,7 +24,9 @@ def make_fetched(**overrides: Any) -> FetchedMention:
         "url": "https://news.ycombinator.com/item?id=41000001",
         "text": "Acme charged me twice this month and I want a refund.",
         "created_at": NOW,
-        "author": FetchedAuthor(handle="kestrel", url="https://news.ycombinator.com/user?id=kestrel"),
+        "author": FetchedAuthor(
+            handle="kestrel", url="https://news.ycombinator.com/user?id=kestrel"
+        ),
     }
     values.update(overrides)
     return FetchedMention(**values)

@@ -15,16 +15,24 @@ CARD_WAIT_S = 10
 
 def overheard(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A fresh machine's environment: SQLite in a temp folder, no Slack tokens."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SLACK_", "OVERHEARD_", "DATABASE_URL"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "OVERHEARD_", "DATABASE_URL"))
+    }
     clean["DATABASE_URL"] = f"sqlite:///{tmp_path / 'overheard.db'}"
     return clean
 
@@ -35,8 +43,13 @@ def test_run_without_slack_tokens_prints_sample_cards_within_ten_seconds(
     assert overheard("db", "upgrade", env=env).returncode == 0
     lines: list[str] = []
     with subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     ) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         started = time.monotonic()
@@ -64,8 +77,9 @@ def test_run_without_slack_tokens_prints_sample_cards_within_ten_seconds(
 def test_watch_add_then_list_then_remove(env: dict[str, str]) -> None:
     overheard("db", "upgrade", env=env)
 
-    added = overheard("watch", "add", "acme cloud", "--source", "hackernews",
-                      "--channel", "C0123ABCD", env=env)
+    added = overheard(
+        "watch", "add", "acme cloud", "--source", "hackernews", "--channel", "C0123ABCD", env=env
+    )
     listed = overheard("watch", "list", env=env)
     removed = overheard("watch", "remove", "1", env=env)
 
@@ -81,8 +95,10 @@ def test_watch_add_then_list_then_remove(env: dict[str, str]) -> None:
         (["   ", "--source", "hackernews", "--channel", "C0123ABCD"], "query is empty"),
         (["acme", "--source", "hackernews", "--channel", "#support"], "not a Slack channel ID"),
         (["acme", "--source", "myspace", "--channel", "C0123ABCD"], "invalid choice"),
-        (["acme", "--source", "hackernews", "--channel", "C0123ABCD", "--interval", "5"],
-         "at least 60"),
+        (
+            ["acme", "--source", "hackernews", "--channel", "C0123ABCD", "--interval", "5"],
+            "at least 60",
+        ),
     ],
 )
 def test_watch_add_refuses_bad_input_and_writes_nothing(

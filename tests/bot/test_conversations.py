@@ -115,7 +115,11 @@ def test_timestamps_come_back_as_utc_on_every_database(engine: Engine) -> None:
     cid = make_posted_card(engine)
     with session_scope(engine) as session:
         apply_card_action(
-            cid, "claim", "UALICE", channel_id=CHANNEL, session=session,
+            cid,
+            "claim",
+            "UALICE",
+            channel_id=CHANNEL,
+            session=session,
             now=NOW + timedelta(minutes=7),
         )
 

@@ -43,8 +43,9 @@ class ScriptedSource:
 def deps_with(engine: Engine, source: ScriptedSource, clock: Clock) -> Deps:
     import io
 
-    return Deps(make_settings(), engine, ConsoleChat(io.StringIO()), {"hackernews": source},
-                clock=clock)
+    return Deps(
+        make_settings(), engine, ConsoleChat(io.StringIO()), {"hackernews": source}, clock=clock
+    )
 
 
 def mentions(engine: Engine) -> list[Mention]:
@@ -86,10 +87,18 @@ def test_a_failed_fetch_keeps_the_cursor_and_retries_with_backoff(
     clock.advance(seconds=1)
     run_due_fetches(deps)
 
-    assert source.cursors_seen == [{}, {"created_at_i": 100}, {"created_at_i": 100},
-                                   {"created_at_i": 100}]
+    assert source.cursors_seen == [
+        {},
+        {"created_at_i": 100},
+        {"created_at_i": 100},
+        {"created_at_i": 100},
+    ]
     healthy = cursor_row(engine)
-    assert (healthy.cursor, healthy.failures, healthy.last_error) == ({"created_at_i": 200}, 0, None)
+    assert (healthy.cursor, healthy.failures, healthy.last_error) == (
+        {"created_at_i": 200},
+        0,
+        None,
+    )
     assert sorted(m.external_id for m in mentions(engine)) == ["1", "2"]
 
 
@@ -108,8 +117,9 @@ def test_rate_limited_fetch_waits_as_long_as_the_network_asked(
 def test_mentions_seen_again_are_stored_once(engine: Engine, clock: Clock) -> None:
     make_watch(engine, interval_s=60)
     same = make_fetched(external_id="7")
-    source = ScriptedSource(FetchResult([same, same], {"created_at_i": 1}),
-                            FetchResult([same], {"created_at_i": 1}))
+    source = ScriptedSource(
+        FetchResult([same, same], {"created_at_i": 1}), FetchResult([same], {"created_at_i": 1})
+    )
     deps = deps_with(engine, source, clock)
 
     first = run_due_fetches(deps)

@@ -1,0 +1,399 @@
+"""The whole loop as Slack and Hacker News see it: fetch → card → signed clicks over HTTP."""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+
+from bot import ids
+from bot.chat import SlackChat
+from bot.config import Settings
+from bot.db import session_scope
+from bot.deps import Deps
+from bot.models import Conversation, ConversationState
+from bot.scheduler import run_once
+from bot.sources import build_sources
+from bot.watches import add_watch
+from bot.web import build_wsgi, make_http_server
+from handlers.app import build_app
+from tests.conftest import Clock, make_settings
+from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hackernews"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0SUPPORT"
+HN_URL = "http://hn.test"
+# Just after the newest hit in the recorded search (2026-01-15 11:50 UTC).
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+HOSTILE = (
+    "<!channel> <!here> <!everyone> <@U0ADMIN> <#C0GENERAL> <!subteam^S123> "
+    "<https://evil.example|Acme support> &amp; \u202ereversed\u202c \x00nul "
+    + "acme is broken "
+    * 350
+)
+
+
+class Algolia:
+    """Hacker News' Algolia API as recorded: search pages by `page`, users by name."""
+
+    def __init__(self) -> None:
+        self.pages = [(FIXTURES / f"search_page{i}.json").read_bytes() for i in (0, 1)]
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path == "/api/v1/search_by_date":
+            page = int(request.url.params.get("page", "0"))
+            body = self.pages[page] if page < len(self.pages) else b'{"hits": [], "nbPages": 0}'
+            return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+        if request.url.path.startswith("/api/v1/users/"):
+            name = request.url.path.rsplit("/", 1)[-1]
+            return httpx.Response(200, json={"username": name, "karma": 157316})
+        return httpx.Response(404)
+
+    def serve_hits(self, hits: list[dict[str, Any]]) -> None:
+        """Answer the next searches with these hits, one page."""
+        self.pages = [
+            json.dumps(
+                {"hits": hits, "nbHits": len(hits), "nbPages": 1, "page": 0, "hitsPerPage": 100}
+            ).encode()
+        ]
+
+
+@dataclass
+class Slack:
+    """The app running in HTTP mode against a fake Slack, and a way to click like Slack."""
+
+    fake: FakeSlack
+    url: str
+    deps: Deps
+    algolia: Algolia
+    sleeps: list[float]
+
+    def signed_post(
+        self,
+        body: str,
+        *,
+        content_type: str,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        headers = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": ts,
+            "x-slack-signature": signature,
+        }
+        return httpx.post(self.url + "/slack/events", content=body, headers=headers, timeout=10)
+
+    def click(self, action_id: str, conversation_id: int, user: str, **kw: Any) -> httpx.Response:
+        conv = conversation(self.deps.engine, conversation_id)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0000TEAM", "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0000TEAM"},
+            "api_app_id": "A0OVERHEARD",
+            "token": "legacy-verification-token",
+            "trigger_id": "123.456.abc",
+            "container": {
+                "type": "message",
+                "message_ts": conv.message_ts,
+                "channel_id": conv.channel_id,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": conv.channel_id, "name": "support"},
+            "message": {"ts": conv.message_ts, "type": "message", "text": "card"},
+            "response_url": "https://hooks.slack.com/actions/T0000TEAM/1/abc",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": f"card-{conversation_id}",
+                    "value": str(conversation_id),
+                    "type": "button",
+                    "action_ts": "1700000000.000001",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.signed_post(body, content_type="application/x-www-form-urlencoded", **kw)
+
+    def command(self, command: str, text: str, user: str = "UALICE") -> httpx.Response:
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T0000TEAM",
+                "channel_id": CHANNEL,
+                "user_id": user,
+                "command": command,
+                "text": text,
+                "api_app_id": "A0OVERHEARD",
+                "response_url": "https://hooks.slack.com/commands/T0000TEAM/1/abc",
+                "trigger_id": "123.456.abc",
+            }
+        )
+        return self.signed_post(body, content_type="application/x-www-form-urlencoded")
+
+
+def conversation(engine: Engine, conversation_id: int) -> Conversation:
+    with session_scope(engine) as session:
+        row = session.get(Conversation, conversation_id)
+        assert row is not None
+        return row
+
+
+def cards(engine: Engine) -> list[Conversation]:
+    with session_scope(engine) as session:
+        from sqlmodel import col, select
+
+        return list(session.exec(select(Conversation).order_by(col(Conversation.id))))
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Listeners run after the ack; wait until their Slack calls have landed."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app's Slack calls")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def slack(engine: Engine) -> Iterator[Slack]:
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        settings: Settings = make_settings(
+            SLACK_BOT_TOKEN=TEST_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            OVERHEARD_HACKERNEWS_URL=HN_URL,
+        )
+        algolia = Algolia()
+        http = httpx.Client(transport=httpx.MockTransport(algolia))
+        client = WebClient(token=TEST_TOKEN, base_url=fake.base_url)
+        sleeps: list[float] = []
+        deps = Deps(
+            settings,
+            engine,
+            SlackChat(client),
+            build_sources(settings, http),
+            clock=Clock(NOW),
+            sleep=sleeps.append,
+        )
+        server = make_http_server(build_wsgi(build_app(deps, client), engine), "127.0.0.1", 0)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        with session_scope(engine) as session:
+            add_watch(
+                "acme",
+                ["hackernews"],
+                CHANNEL,
+                known_sources=deps.sources,
+                session=session,
+                now=NOW,
+            )
+        try:
+            yield Slack(fake, f"http://127.0.0.1:{server.server_port}", deps, algolia, sleeps)
+        finally:
+            server.shutdown()
+            server.server_close()
+            http.close()
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every mrkdwn string in a block tree."""
+    if isinstance(node, list):
+        return [t for item in node for t in mrkdwn_texts(item)]
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") == "mrkdwn" else []
+        return own + [t for value in node.values() for t in mrkdwn_texts(value)]
+    return []
+
+
+def block_text(message: dict[str, Any]) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: Slack) -> None:
+    new, posted = run_once(slack.deps)
+
+    messages = slack.fake.messages(CHANNEL)
+    assert new == posted == len(messages) == 5  # 7 hits, one without an objectID, one repeated
+    for call in slack.fake.calls_to("chat.postMessage"):
+        assert call.args["unfurl_links"] is False and call.args["unfurl_media"] is False
+        assert call.args["text"]  # a plain fallback for notifications
+    story = next(m for m in messages if "46620310" in block_text(m))
+    assert "news.ycombinator.com/item?id=46620310" in block_text(story)
+    assert [
+        e["text"]["text"] for b in story["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ] == ["Claim", "Resolve", "Dismiss"]
+    assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
+
+    assert run_once(slack.deps) == (0, 0)
+    assert len(slack.fake.messages(CHANNEL)) == 5
+
+
+def test_claim_then_resolve_update_the_card_in_place_and_note_it_in_the_thread(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+
+    response = slack.click(ids.CLAIM, card.id or 0, "UALICE")
+
+    assert response.status_code == 200
+    wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
+    (update,) = slack.fake.calls_to("chat.update")
+    assert update.args["ts"] == card.message_ts
+    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    assert "Claimed by <@UALICE>" in block_text(message)
+    assert "<@UALICE>" in slack.fake.thread(CHANNEL, card.message_ts or "")[0]["text"]
+
+    slack.click(ids.RESOLVE, card.id or 0, "UALICE")
+
+    wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 2)
+    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    assert "Resolved by <@UALICE>" in block_text(message)
+    assert "Reopen" in block_text(message) and "Claim" not in block_text(message)
+    assert conversation(slack.deps.engine, card.id or 0).state == ConversationState.RESOLVED
+
+
+def test_twenty_simultaneous_claims_over_http_leave_one_owner_and_tell_the_others(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    users = [f"U{i:04d}" for i in range(20)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda u: slack.click(ids.CLAIM, card.id or 0, u), users))
+
+    assert [r.status_code for r in responses] == [200] * 20
+    wait_for(lambda: len(slack.fake.ephemerals) == 19)
+    owner = conversation(slack.deps.engine, card.id or 0).claimed_by
+    assert owner in users
+    assert len(slack.fake.calls_to("chat.update")) == 1
+    assert {e["user"] for e in slack.fake.ephemerals} == set(users) - {owner}
+    assert all(f"<@{owner}>" in e["text"] for e in slack.fake.ephemerals)
+
+
+def test_requests_with_a_bad_or_stale_signature_are_refused_and_change_nothing(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+
+    forged = slack.click(ids.CLAIM, card.id or 0, "UMALLORY", secret="not-the-secret")
+    stale = slack.click(ids.CLAIM, card.id or 0, "UMALLORY", timestamp=int(time.time()) - 600)
+
+    assert (forged.status_code, stale.status_code) == (401, 401)
+    assert conversation(slack.deps.engine, card.id or 0).state == ConversationState.POSTED
+    assert slack.fake.calls_to("chat.update") == []
+
+
+def test_hostile_text_reaches_slack_escaped_and_within_block_kit_limits(slack: Slack) -> None:
+    slack.algolia.serve_hits(
+        [
+            {
+                "objectID": "46699999",
+                "created_at_i": int(NOW.timestamp()) - 60,
+                "created_at": "2026-01-15T11:59:00Z",
+                "author": "<!channel>",
+                # Algolia sends comment HTML with the author's own < and & escaped as entities.
+                "comment_text": "<p>" + html.escape(HOSTILE) + "</p><p><b>bold</b></p>",
+                "story_title": "<@U0ADMIN> Acme",
+                "story_id": 1,
+                "parent_id": 1,
+                "_tags": ["comment", "author_x", "story_1"],
+            }
+        ]
+    )
+
+    run_once(slack.deps)
+
+    (call,) = slack.fake.calls_to("chat.postMessage")
+    assert not call.failed  # the fake enforces every Block Kit limit
+    # Slack parses mrkdwn objects and the fallback text; plain_text is shown literally.
+    sent = json.dumps([mrkdwn_texts(call.args["blocks"]), call.args["text"]], ensure_ascii=False)
+    for forbidden in (
+        "<!channel>",
+        "<!here>",
+        "<!everyone>",
+        "<@U0ADMIN>",
+        "<#C0GENERAL>",
+        "<!subteam",
+        "<https://evil",
+        "\x00",
+        "\u202e",
+        "<p>",
+        "<b>",
+    ):
+        assert forbidden not in sent
+    assert "&lt;!channel&gt;" in sent and "&lt;https://evil.example|Acme support&gt;" in sent
+    body = max(mrkdwn_texts(call.args["blocks"]), key=len)
+    assert "reversed nul acme is broken" in body  # only the control characters are gone
+    assert body.endswith("…")  # 5,000 characters are cut to fit, visibly
+
+
+def test_a_rate_limited_post_waits_retry_after_and_loses_nothing(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=3)
+
+    run_once(slack.deps)
+
+    assert 3 in slack.sleeps  # waited as long as Slack asked before trying again
+    assert len(slack.fake.messages(CHANNEL)) == 5
+    assert len(slack.fake.calls_to("chat.postMessage")) == 6
+    assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
+
+
+def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=5)
+
+    run_once(slack.deps)
+
+    assert slack.fake.messages(CHANNEL) == []
+    queued = cards(slack.deps.engine)
+    assert {(c.state, c.last_post_error) for c in queued} == {
+        (ConversationState.QUEUED, "channel_not_found")
+    }
+
+    run_once(slack.deps)
+
+    assert len(slack.fake.messages(CHANNEL)) == 5
+
+
+def test_score_command_answers_privately_with_the_breakdown(slack: Slack) -> None:
+    run_once(slack.deps)
+
+    response = slack.command("/score", "@fernwood")
+
+    assert response.status_code == 200
+    reply = json.dumps(response.json())
+    assert "fernwood" in reply and "/100" in reply and "karma" in reply
+    assert response.json().get("response_type", "ephemeral") == "ephemeral"
+
+
+def test_score_for_someone_never_seen_says_so(slack: Slack) -> None:
+    response = slack.command("/score", "<!channel>")
+
+    assert "No author called &lt;!channel&gt;" in json.dumps(response.json())
+
+
+def test_healthz_reports_the_database(slack: Slack) -> None:
+    response = httpx.get(slack.url + "/healthz")
+
+    assert (response.status_code, response.json()) == (200, {"ok": True})
