@@ -68,6 +68,8 @@ class SlackChat:
             )
         except SlackApiError as exc:
             raise _chat_error(exc) from exc
+        except OSError as exc:  # refused, reset, timed out: Slack never saw it or never answered
+            raise ChatError(f"connection: {exc}") from exc
         return str(response["ts"])
 
     def update_card(self, channel: str, ts: str, card: Card) -> None:
@@ -76,6 +78,8 @@ class SlackChat:
             self.client.chat_update(channel=channel, ts=ts, **card.to_slack())
         except SlackApiError as exc:
             raise _chat_error(exc) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
 
 
 def _chat_error(exc: SlackApiError) -> ChatError:

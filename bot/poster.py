@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -38,6 +39,7 @@ class Poster:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._last_post: dict[str, float] = {}
+        self._blocked_until: dict[str, datetime] = {}  # channel → end of Slack's Retry-After
 
     def _pace(self, channel: str) -> None:
         interval = self.deps.settings.post_interval_s
@@ -67,7 +69,9 @@ class Poster:
         for conversation_id in self.pending(limit):
             with session_scope(self.deps.engine) as session:
                 channel = load_card(conversation_id, session=session).conversation.channel_id
-            if channel in report.deferred_channels:
+            blocked_until = self._blocked_until.get(channel)
+            if blocked_until is not None and self.deps.clock() < blocked_until:
+                report.deferred_channels.add(channel)
                 continue
             try:
                 self._post_one(conversation_id)
@@ -77,6 +81,9 @@ class Poster:
                     channel,
                     exc.retry_after_s,
                     conversation_id,
+                )
+                self._blocked_until[channel] = self.deps.clock() + timedelta(
+                    seconds=exc.retry_after_s
                 )
                 report.deferred_channels.add(channel)
                 report.failed[conversation_id] = "ratelimited"

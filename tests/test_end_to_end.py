@@ -397,3 +397,52 @@ def test_healthz_reports_the_database(slack: Slack) -> None:
     response = httpx.get(slack.url + "/healthz")
 
     assert (response.status_code, response.json()) == (200, {"ok": True})
+
+
+def test_a_click_is_acknowledged_before_the_slow_slack_calls_finish(slack: Slack) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.fake.delays["chat.update"] = 4.0  # Slack would time out a 3 s ack
+
+    started = time.monotonic()
+    response = slack.click(ids.CLAIM, card.id or 0, "UALICE")
+    acked_after = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert acked_after < 3.0
+    wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
+
+
+def test_opening_the_home_tab_publishes_the_watches_and_waiting_count(slack: Slack) -> None:
+    run_once(slack.deps)
+    event = {
+        "token": "legacy",
+        "team_id": "T0000TEAM",
+        "api_app_id": "A0OVERHEARD",
+        "type": "event_callback",
+        "event_id": "Ev01",
+        "event_time": 1_700_000_000,
+        "event": {
+            "type": "app_home_opened",
+            "user": "UALICE",
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": "1700000000.000100",
+        },
+    }
+
+    response = slack.signed_post(json.dumps(event), content_type="application/json")
+
+    assert response.status_code == 200
+    wait_for(lambda: "UALICE" in slack.fake.home_views)
+    home = json.dumps(slack.fake.home_views["UALICE"])
+    assert "*5* mentions are waiting" in home
+    assert "acme" in home and f"<#{CHANNEL}>" in home
+
+
+def test_overheard_command_lists_the_watches_privately(slack: Slack) -> None:
+    response = slack.command("/overheard", "")
+
+    reply = json.dumps(response.json())
+    assert response.status_code == 200
+    assert "`acme` on hackernews" in reply and f"<#{CHANNEL}>" in reply

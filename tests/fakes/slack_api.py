@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -213,9 +214,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        method = url.path[len("/api/") :]
         status, payload, headers = self.server.fake._handle(
-            url.path[len("/api/") :], url.query, body, dict(self.headers.items())
+            method, url.query, body, dict(self.headers.items())
         )
+        delay = self.server.fake.delays.get(method, 0.0)
+        if delay:
+            time.sleep(delay)  # a slow Slack, answering after the work is recorded
         self._send(status, payload, headers)
 
     def _send(self, status: int, payload: JSONDict, headers: dict[str, str]) -> None:
@@ -261,6 +266,7 @@ class FakeSlack:
         self._messages: dict[str, list[JSONDict]] = {}
         self._threads: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self.delays: dict[str, float] = {}  # seconds to hold each method's answer
 
     # ----------------------------------------------------------------- lifecycle
 

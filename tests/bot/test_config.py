@@ -1,0 +1,64 @@
+"""Settings as a hosting platform hands them over, and secrets kept out of sight."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.config import Settings
+from bot.logs import RedactTokens
+from tests.conftest import make_settings
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://u:p@db.example:5432/app", "postgresql://u:p@db.example:5432/app"],
+)
+def test_platform_postgres_urls_use_the_installed_driver(url: str) -> None:
+    assert make_settings(DATABASE_URL=url).database_url == (
+        "postgresql+psycopg://u:p@db.example:5432/app"
+    )
+
+
+def test_defaults_need_no_environment_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert settings.database_url == "sqlite:///overheard.db"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.slack_configured
+
+
+def test_settings_never_print_their_secrets() -> None:
+    settings = make_settings(SLACK_BOT_TOKEN="xoxb-1-secret", SLACK_SIGNING_SECRET="shh")
+
+    shown = repr(settings) + str(settings.model_dump())
+
+    assert "xoxb-1-secret" not in shown and "shh" not in shown
+
+
+def test_a_slack_api_url_without_a_slash_still_joins_method_names() -> None:
+    assert make_settings(SLACK_API_URL="http://127.0.0.1:9/api").slack_api_url == (
+        "http://127.0.0.1:9/api/"
+    )
+
+
+def test_log_lines_have_slack_tokens_redacted() -> None:
+    record = logging.LogRecord(
+        "slack",
+        logging.ERROR,
+        __file__,
+        1,
+        "auth failed for %s and %s",
+        ("xoxb-123-456-abcDEF", "xapp-1-A0-789-zz"),
+        None,
+    )
+
+    RedactTokens().filter(record)
+
+    message = record.getMessage()
+    assert "abcDEF" not in message and "789-zz" not in message
+    assert message == "auth failed for xoxb-[redacted] and xapp-[redacted]"

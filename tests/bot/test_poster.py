@@ -1,0 +1,116 @@
+"""The outbox: a card that can't be posted stays queued, with its error, and nothing is lost."""
+
+from __future__ import annotations
+
+import socket
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.chat import SlackChat
+from bot.db import session_scope
+from bot.deps import Deps
+from bot.models import ConversationState
+from bot.pipeline import ingest_mentions
+from bot.poster import MAX_POST_ATTEMPTS, Poster
+from tests.conftest import Clock, make_settings
+from tests.factories import NOW, get_conversation, make_fetched, make_watch
+from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+
+CHANNEL = "C0SUPPORT"
+
+
+def queue_cards(engine: Engine, count: int) -> list[int]:
+    watch = make_watch(engine, channel_id=CHANNEL)
+    fetched = [make_fetched(external_id=str(i)) for i in range(count)]
+    with session_scope(engine) as session:
+        queued = ingest_mentions(fetched, watch=watch, authors={}, session=session, now=NOW)
+    return [c.id for c in queued if c.id is not None]
+
+
+def poster_for(
+    engine: Engine,
+    base_url: str,
+    sleeps: list[float],
+    clock: Clock | None = None,
+    **settings: object,
+) -> Poster:
+    client = WebClient(token=TEST_TOKEN, base_url=base_url, timeout=5)
+    deps = Deps(
+        make_settings(**settings),
+        engine,
+        SlackChat(client),
+        {},
+        clock=clock or Clock(NOW),
+        sleep=sleeps.append,
+    )
+    return Poster(deps)
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_slack_leaves_cards_queued_with_the_reason(sqlite_engine: Engine) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    poster = poster_for(sqlite_engine, f"http://127.0.0.1:{unused_port()}/api/", [])
+
+    report = poster.post_pending()
+
+    assert report.posted == []
+    row = get_conversation(sqlite_engine, cid)
+    assert row.state == ConversationState.QUEUED
+    assert row.last_post_error is not None and row.last_post_error.startswith("connection")
+    assert row.post_attempts == 1
+
+
+def test_cards_in_one_channel_are_paced_one_per_interval(sqlite_engine: Engine) -> None:
+    queue_cards(sqlite_engine, 3)
+    sleeps: list[float] = []
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        poster = poster_for(sqlite_engine, fake.base_url, sleeps, OVERHEARD_POST_INTERVAL_S=1.0)
+
+        report = poster.post_pending()
+
+        assert len(report.posted) == len(fake.messages(CHANNEL)) == 3
+    assert len(sleeps) == 2  # before the second and the third card
+    assert all(0.5 < s <= 1.0 for s in sleeps)
+
+
+def test_a_long_retry_after_holds_the_channel_until_it_has_passed(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    queue_cards(sqlite_engine, 3)
+    sleeps: list[float] = []
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=429, retry_after=120)
+        poster = poster_for(sqlite_engine, fake.base_url, sleeps, clock)
+
+        first = poster.post_pending()
+        clock.advance(seconds=119)
+        too_soon = poster.post_pending()
+        tried_too_soon = len(fake.calls_to("chat.postMessage")) > 1
+        clock.advance(seconds=1)
+        after = poster.post_pending()
+
+        assert first.posted == [] and first.deferred_channels == {CHANNEL}
+        assert too_soon.posted == []
+        assert not tried_too_soon
+        assert 120 not in sleeps  # a long wait is not slept inline; the cards wait their turn
+        assert len(after.posted) == len(fake.messages(CHANNEL)) == 3
+
+
+def test_a_card_slack_keeps_refusing_stops_after_the_attempt_limit(sqlite_engine: Engine) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=200, error="not_in_channel", times=99)
+        poster = poster_for(sqlite_engine, fake.base_url, [])
+
+        for _ in range(MAX_POST_ATTEMPTS + 2):
+            poster.post_pending()
+
+        assert len(fake.calls_to("chat.postMessage")) == MAX_POST_ATTEMPTS
+    row = get_conversation(sqlite_engine, cid)
+    assert (row.state, row.last_post_error) == (ConversationState.QUEUED, "not_in_channel")
