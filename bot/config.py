@@ -18,7 +18,31 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default=SLACK_API_URL_DEFAULT, alias="SLACK_API_URL")
+    allow_private_urls: bool = Field(default=False, alias="OVERHEARD_ALLOW_PRIVATE_URLS")
+
+    # One base URL per network, so a proxy or a local fake can stand in for it.
     hackernews_url: str = Field(default="https://hn.algolia.com", alias="OVERHEARD_HACKERNEWS_URL")
+    mastodon_url: str = Field(default="https://mastodon.social", alias="OVERHEARD_MASTODON_URL")
+    mastodon_access_token: SecretStr | None = Field(default=None, alias="MASTODON_ACCESS_TOKEN")
+    bluesky_url: str = Field(default="https://bsky.social", alias="OVERHEARD_BLUESKY_URL")
+    bluesky_handle: str | None = Field(default=None, alias="BLUESKY_HANDLE")
+    bluesky_app_password: SecretStr | None = Field(default=None, alias="BLUESKY_APP_PASSWORD")
+    reddit_url: str = Field(default="https://oauth.reddit.com", alias="OVERHEARD_REDDIT_URL")
+    reddit_auth_url: str = Field(
+        default="https://www.reddit.com", alias="OVERHEARD_REDDIT_AUTH_URL"
+    )
+    reddit_client_id: str | None = Field(default=None, alias="REDDIT_CLIENT_ID")
+    reddit_client_secret: SecretStr | None = Field(default=None, alias="REDDIT_CLIENT_SECRET")
+    reddit_user_agent: str = Field(
+        default="python:overheard:0.1 (brand-mention monitor)", alias="REDDIT_USER_AGENT"
+    )
+    x_url: str = Field(default="https://api.x.com", alias="OVERHEARD_X_URL")
+    x_bearer_token: SecretStr | None = Field(default=None, alias="X_BEARER_TOKEN")
+    appstore_url: str = Field(default="https://itunes.apple.com", alias="OVERHEARD_APPSTORE_URL")
+    stackexchange_url: str = Field(
+        default="https://api.stackexchange.com", alias="OVERHEARD_STACKEXCHANGE_URL"
+    )
+    stackexchange_key: SecretStr | None = Field(default=None, alias="STACKEXCHANGE_KEY")
     backfill_hours: float = Field(default=24.0, gt=0, alias="OVERHEARD_BACKFILL_HOURS")
     post_interval_s: float = Field(default=1.0, ge=0, alias="OVERHEARD_POST_INTERVAL_S")
     log_level: str = Field(default="INFO", alias="OVERHEARD_LOG_LEVEL")

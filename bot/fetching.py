@@ -12,7 +12,14 @@ from bot.db import session_scope
 from bot.deps import Deps
 from bot.models import SourceCursor, Watch
 from bot.pipeline import author_needs_metrics, find_author, ingest_mentions
-from bot.sources.base import FetchedAuthor, FetchResult, RateLimited, Source, SourceError
+from bot.sources.base import (
+    FetchedAuthor,
+    FetchResult,
+    RateLimited,
+    SearchSpec,
+    Source,
+    SourceError,
+)
 from bot.watches import list_watches
 
 log = logging.getLogger(__name__)
@@ -88,7 +95,7 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
             return FetchOutcome(watch_id, source_name, 0, "watch was removed")
         cursor = ensure_cursor(watch, source_name, session=session)
         try:
-            result = source.fetch(watch.query, dict(cursor.cursor), now=now)
+            result = source.fetch(SearchSpec(query=watch.query), dict(cursor.cursor), now=now)
             authors = _author_metrics(source, result, session=session, now=now)
         except SourceError as exc:
             return _record_failure(cursor, exc, watch=watch, session=session, now=now)

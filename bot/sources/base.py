@@ -53,6 +53,19 @@ class FetchedMention:
     title: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """What one watch asks of one network, already translated to that network's search."""
+
+    query: str  # the network's native search string (bot.query translates the watch's query)
+    hashtags: tuple[str, ...] = ()  # tags named in the query, for networks with tag timelines
+    lang: str | None = None  # ISO 639-1 code when the watch asks for one language
+    feed_url: str | None = None  # rss: the feed to read (checked against private addresses)
+    app_id: str | None = None  # appstore: the app's numeric id
+    country: str = "us"  # appstore: the storefront
+    site: str | None = None  # stackexchange: the site, e.g. "stackoverflow"
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What one fetch returned: new mentions, author details and the cursor to store after."""
@@ -66,9 +79,11 @@ class Source(Protocol):
     """A network overheard reads mentions from."""
 
     name: str
+    # Settings this source still needs (e.g. ("X_BEARER_TOKEN",)); empty when it can run.
+    missing_settings: tuple[str, ...]
 
-    def fetch(self, query: str, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
-        """Return every mention of `query` newer than `cursor`, and the cursor to store next."""
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+        """Return every mention matching `spec` newer than `cursor`, and the cursor to store."""
         ...
 
     def fetch_author(self, handle: str) -> FetchedAuthor | None:

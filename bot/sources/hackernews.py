@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,14 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, RateLimited, SourceError
+from bot.sources.base import (
+    FetchedAuthor,
+    FetchedMention,
+    FetchResult,
+    SearchSpec,
+    SourceError,
+)
+from bot.sources.http import RETRIES, HttpGetter, load_json_object
 from bot.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -22,8 +30,6 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
 HITS_PER_PAGE = 100
 SEARCH_TAGS = "(story,comment)"
-DEFAULT_RETRY_AFTER_S = 60.0
-_ERROR_SNIPPET_BYTES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class HackerNewsSource:
     """Reads stories and comments matching a query from Hacker News via Algolia."""
 
     name = NETWORK
+    missing_settings: tuple[str, ...] = ()  # the API needs no credentials
 
     def __init__(
         self,
@@ -58,18 +65,23 @@ class HackerNewsSource:
         overlap: timedelta = timedelta(minutes=10),
         max_pages: int = 10,
         max_body_bytes: int = 5_000_000,
+        retries: int = RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_pages < 1:
             raise ValueError("max_pages must be at least 1")
-        self._client = client
+        self._http = HttpGetter(
+            "Hacker News", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
+        )
         self._base_url = base_url.rstrip("/")
         self._backfill = backfill
         self._overlap = overlap
         self._max_pages = max_pages
         self._max_body_bytes = max_body_bytes
 
-    def fetch(self, query: str, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
-        """Return mentions of `query` since the cursor (minus overlap) and the cursor to store."""
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+        """Return mentions matching `spec` since the cursor (minus overlap), and the new cursor."""
+        query = spec.query
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         old_mark = _cursor_mark(cursor)
@@ -137,59 +149,10 @@ class HackerNewsSource:
     def _get(
         self, url: str, *, params: dict[str, str] | None, not_found_ok: bool = False
     ) -> bytes | None:
-        """GET `url` and return its body, None on a tolerated 404; never retries."""
-        try:
-            with self._client.stream("GET", url, params=params) as response:
-                status = response.status_code
-                if status == 429:
-                    retry_after_s = _retry_after_s(response.headers.get("Retry-After"))
-                    raise RateLimited(
-                        f"Hacker News rate-limited GET {url} (HTTP 429); "
-                        f"retry after {retry_after_s:g}s",
-                        retry_after_s=retry_after_s,
-                    )
-                if status == 404 and not_found_ok:
-                    return None
-                if status >= 400:
-                    snippet = _read_capped(response, _ERROR_SNIPPET_BYTES, truncate=True)
-                    raise SourceError(
-                        f"Hacker News answered HTTP {status} for GET {url}: "
-                        f"{snippet.decode('utf-8', 'replace')!r}"
-                    )
-                if status != 200:
-                    raise SourceError(f"Hacker News answered HTTP {status} for GET {url}")
-                return _read_capped(response, self._max_body_bytes, truncate=False)
-        except httpx.TimeoutException as exc:
-            raise SourceError(f"Hacker News timed out on GET {url}: {exc!r}") from exc
-        except httpx.RequestError as exc:
-            raise SourceError(f"Hacker News request failed on GET {url}: {exc!r}") from exc
-
-
-def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes:
-    """Read at most `cap` bytes of the (decoded) body; over the cap, cut or raise."""
-    declared = response.headers.get("Content-Length", "")
-    if not truncate and declared.isdigit() and int(declared) > cap:
-        raise SourceError(f"Hacker News body of {declared} bytes exceeds the {cap}-byte cap")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            if truncate:
-                return b"".join(chunks)[:cap]
-            raise SourceError(f"Hacker News body exceeds the {cap}-byte cap")
-    return b"".join(chunks)
-
-
-def _retry_after_s(header: str | None) -> float:
-    try:
-        value = float(header) if header is not None else math.nan
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_S
-    if not math.isfinite(value) or value < 0:
-        return DEFAULT_RETRY_AFTER_S
-    return value
+        """GET `url` and return its body, or None on a tolerated 404."""
+        ok = frozenset({200, 404}) if not_found_ok else frozenset({200})
+        page = self._http.get(url, params=params, ok_statuses=ok)
+        return None if page.status == 404 else page.body
 
 
 def _cursor_mark(cursor: dict[str, Any]) -> int | None:
@@ -202,19 +165,7 @@ def _cursor_mark(cursor: dict[str, Any]) -> int | None:
 
 
 def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    """Decode a JSON object body or raise SourceError saying what was wrong with it."""
-    head = body.lstrip()[:1]
-    if head == b"<":
-        raise SourceError(f"Hacker News {what} body is HTML, not JSON: {body[:80]!r}")
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise SourceError(
-            f"Hacker News {what} body is not valid JSON ({exc}): {body[:80]!r}"
-        ) from exc
-    if not isinstance(data, dict):
-        raise SourceError(f"Hacker News {what} body is a JSON {type(data).__name__}, not an object")
-    return data
+    return load_json_object(body, f"Hacker News {what} body")
 
 
 def _parse_search_page(body: bytes) -> _SearchPage:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult
+from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec
 
 
 def load_samples(*, now: datetime) -> list[FetchedMention]:
@@ -42,8 +42,9 @@ class SampleSource:
     """A source that hands out the bundled samples once, then nothing new."""
 
     name = "sample"
+    missing_settings: tuple[str, ...] = ()
 
-    def fetch(self, query: str, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return every sample on the first fetch and none afterwards."""
         if cursor.get("served"):
             return FetchResult(mentions=[], cursor=cursor)

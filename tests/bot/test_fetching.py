@@ -13,7 +13,7 @@ from bot.db import session_scope
 from bot.deps import Deps
 from bot.fetching import run_due_fetches
 from bot.models import Author, Mention, SourceCursor
-from bot.sources.base import FetchedAuthor, FetchResult, RateLimited, SourceError
+from bot.sources.base import FetchedAuthor, FetchResult, RateLimited, SearchSpec, SourceError
 from tests.conftest import Clock, make_settings
 from tests.factories import make_fetched, make_watch
 
@@ -22,13 +22,14 @@ class ScriptedSource:
     """A source that answers each fetch with the next scripted result or error."""
 
     name = "hackernews"
+    missing_settings: tuple[str, ...] = ()
 
     def __init__(self, *answers: FetchResult | SourceError) -> None:
         self.answers = list(answers)
         self.cursors_seen: list[dict[str, Any]] = []
         self.author_lookups: list[str] = []
 
-    def fetch(self, query: str, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         self.cursors_seen.append(cursor)
         answer = self.answers.pop(0)
         if isinstance(answer, SourceError):

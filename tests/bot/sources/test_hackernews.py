@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -12,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sources.base import FetchedMention, RateLimited, Source, SourceError
+from bot.sources.base import FetchedMention, RateLimited, SearchSpec, Source, SourceError
 from bot.sources.hackernews import HackerNewsSource, parse_author, parse_mentions
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hackernews"
+SPEC = SearchSpec(query="acme")
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 NOW_I = 1768478400  # NOW as epoch seconds
 NEWEST_I = 1768477800  # created_at_i of the newest hit in the fixtures (comment 46621907)
@@ -62,6 +64,7 @@ def make_source() -> Iterator[Callable[..., HackerNewsSource]]:
     def build(handler: Handler, **kwargs: Any) -> HackerNewsSource:
         client = httpx.Client(transport=httpx.MockTransport(handler))
         clients.append(client)
+        kwargs.setdefault("sleep", lambda _s: None)
         return HackerNewsSource(client, **kwargs)
 
     yield build
@@ -254,7 +257,7 @@ def test_fetch_pages_until_nb_pages_with_the_same_filters_on_each_request(
 ) -> None:
     algolia = two_pages()
 
-    make_source(algolia).fetch("acme", {}, now=NOW)
+    make_source(algolia).fetch(SPEC, {}, now=NOW)
 
     assert [r.url.path for r in algolia.requests] == ["/api/v1/search_by_date"] * 2
     assert algolia.params() == [
@@ -275,7 +278,7 @@ def test_first_fetch_looks_back_the_backfill_window(
 ) -> None:
     algolia = FakeAlgolia([fixture_bytes("search_empty.json")])
 
-    make_source(algolia, backfill=timedelta(hours=6)).fetch("acme", {}, now=NOW)
+    make_source(algolia, backfill=timedelta(hours=6)).fetch(SPEC, {}, now=NOW)
 
     assert algolia.params()[0]["numericFilters"] == f"created_at_i>{NOW_I - 6 * 3600}"
 
@@ -285,7 +288,7 @@ def test_later_fetch_starts_from_the_cursor_minus_the_overlap(
 ) -> None:
     algolia = FakeAlgolia([fixture_bytes("search_empty.json")])
 
-    make_source(algolia).fetch("acme", {"created_at_i": 1768470000}, now=NOW)
+    make_source(algolia).fetch(SPEC, {"created_at_i": 1768470000}, now=NOW)
 
     assert algolia.params()[0]["numericFilters"] == f"created_at_i>{1768470000 - 600}"
 
@@ -293,7 +296,7 @@ def test_later_fetch_starts_from_the_cursor_minus_the_overlap(
 def test_fetch_collapses_duplicates_across_pages_and_skips_broken_hits(
     make_source: Callable[..., HackerNewsSource],
 ) -> None:
-    result = make_source(two_pages()).fetch("acme", {}, now=NOW)
+    result = make_source(two_pages()).fetch(SPEC, {}, now=NOW)
 
     ids = [m.external_id for m in result.mentions]
     assert sorted(ids) == ["46615530", "46618752", "46620310", "46621102", "46621907"]
@@ -303,7 +306,7 @@ def test_fetch_collapses_duplicates_across_pages_and_skips_broken_hits(
 def test_fetch_returns_mentions_oldest_first(
     make_source: Callable[..., HackerNewsSource],
 ) -> None:
-    result = make_source(two_pages()).fetch("acme", {}, now=NOW)
+    result = make_source(two_pages()).fetch(SPEC, {}, now=NOW)
 
     times = [m.created_at for m in result.mentions]
     assert times == sorted(times)
@@ -312,7 +315,7 @@ def test_fetch_returns_mentions_oldest_first(
 def test_fetch_moves_the_cursor_to_the_newest_item_seen(
     make_source: Callable[..., HackerNewsSource],
 ) -> None:
-    result = make_source(two_pages()).fetch("acme", {"created_at_i": 1768400000}, now=NOW)
+    result = make_source(two_pages()).fetch(SPEC, {"created_at_i": 1768400000}, now=NOW)
 
     assert result.cursor == {"created_at_i": NEWEST_I}
 
@@ -322,7 +325,7 @@ def test_fetch_never_moves_the_cursor_backwards(
 ) -> None:
     # Everything returned is inside the overlap window, older than the stored cursor.
     ahead = NEWEST_I + 60
-    result = make_source(two_pages()).fetch("acme", {"created_at_i": ahead}, now=NOW)
+    result = make_source(two_pages()).fetch(SPEC, {"created_at_i": ahead}, now=NOW)
 
     assert result.cursor == {"created_at_i": ahead}
 
@@ -333,10 +336,10 @@ def test_fetch_keeps_the_cursor_when_nothing_is_new(
     algolia = FakeAlgolia([fixture_bytes("search_empty.json")])
     source = make_source(algolia)
 
-    assert source.fetch("acme", {"created_at_i": 1768470000}, now=NOW).cursor == {
+    assert source.fetch(SPEC, {"created_at_i": 1768470000}, now=NOW).cursor == {
         "created_at_i": 1768470000
     }
-    assert source.fetch("acme", {}, now=NOW).cursor == {}
+    assert source.fetch(SPEC, {}, now=NOW).cursor == {}
     assert len(algolia.requests) == 2  # no paging past an empty answer
 
 
@@ -348,7 +351,7 @@ def test_fetch_stops_at_max_pages_and_logs_that_it_did(
     algolia = FakeAlgolia([json.dumps(page).encode()] * 50)
 
     with caplog.at_level(logging.WARNING, logger="bot.sources.hackernews"):
-        make_source(algolia, max_pages=3).fetch("acme", {}, now=NOW)
+        make_source(algolia, max_pages=3).fetch(SPEC, {}, now=NOW)
 
     assert [p["page"] for p in algolia.params()] == ["0", "1", "2"]
     assert any("max_pages" in r.getMessage() for r in caplog.records)
@@ -361,14 +364,14 @@ def test_fetch_stops_at_an_empty_page_even_when_nb_pages_promises_more(
     empty["nbPages"] = 5
     algolia = FakeAlgolia([json.dumps(empty).encode()] * 5)
 
-    make_source(algolia).fetch("acme", {}, now=NOW)
+    make_source(algolia).fetch(SPEC, {}, now=NOW)
 
     assert len(algolia.requests) == 1
 
 
 def test_fetch_rejects_a_malformed_cursor(make_source: Callable[..., HackerNewsSource]) -> None:
     with pytest.raises(ValueError, match="created_at_i"):
-        make_source(two_pages()).fetch("acme", {"created_at_i": "soon"}, now=NOW)
+        make_source(two_pages()).fetch(SPEC, {"created_at_i": "soon"}, now=NOW)
 
 
 # --- I/O failures --------------------------------------------------------------------------
@@ -385,21 +388,33 @@ def test_429_with_retry_after_raises_rate_limited_with_that_delay(
     source = make_source(answer(httpx.Response(429, headers={"Retry-After": "120"})))
 
     with pytest.raises(RateLimited) as caught:
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
     assert caught.value.retry_after_s == 120
 
 
-def test_429_without_a_numeric_retry_after_waits_60_seconds(
+def test_429_with_an_unreadable_retry_after_waits_60_seconds(
     make_source: Callable[..., HackerNewsSource],
 ) -> None:
-    headers = {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}
+    source = make_source(answer(httpx.Response(429, headers={"Retry-After": "soon"})))
+
+    with pytest.raises(RateLimited) as caught:
+        source.fetch(SPEC, {}, now=NOW)
+
+    assert caught.value.retry_after_s == 60
+
+
+def test_429_with_an_http_date_waits_until_that_moment(
+    make_source: Callable[..., HackerNewsSource],
+) -> None:
+    when = datetime.now(UTC) + timedelta(seconds=300)
+    headers = {"Retry-After": email.utils.format_datetime(when, usegmt=True)}
     source = make_source(answer(httpx.Response(429, headers=headers)))
 
     with pytest.raises(RateLimited) as caught:
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
-    assert caught.value.retry_after_s == 60
+    assert 290 <= caught.value.retry_after_s <= 300
 
 
 def test_500_raises_source_error_naming_the_status(
@@ -408,7 +423,7 @@ def test_500_raises_source_error_naming_the_status(
     source = make_source(answer(httpx.Response(500, text="Internal Server Error")))
 
     with pytest.raises(SourceError, match="500") as caught:
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
     assert not isinstance(caught.value, RateLimited)
 
@@ -422,7 +437,7 @@ def test_an_error_on_a_later_page_fails_the_whole_fetch(
         return httpx.Response(503, text="Service Unavailable")
 
     with pytest.raises(SourceError, match="503"):
-        make_source(handler).fetch("acme", {}, now=NOW)
+        make_source(handler).fetch(SPEC, {}, now=NOW)
 
 
 def test_html_error_page_served_with_200_raises_source_error(
@@ -432,7 +447,7 @@ def test_html_error_page_served_with_200_raises_source_error(
     source = make_source(answer(httpx.Response(200, content=page)))
 
     with pytest.raises(SourceError, match="HTML"):
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
 
 def test_truncated_json_raises_source_error(
@@ -442,7 +457,7 @@ def test_truncated_json_raises_source_error(
     source = make_source(answer(httpx.Response(200, content=cut)))
 
     with pytest.raises(SourceError, match="not valid JSON"):
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
 
 def test_body_declared_over_the_cap_raises_source_error_before_reading_it(
@@ -458,7 +473,7 @@ def test_body_declared_over_the_cap_raises_source_error_before_reading_it(
     source = make_source(answer(response), max_body_bytes=5_000_000)
 
     with pytest.raises(SourceError, match="6000000 bytes"):
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
     assert read == []
 
@@ -476,7 +491,7 @@ def test_streamed_body_over_the_cap_stops_reading_and_raises_source_error(
     source = make_source(answer(httpx.Response(200, content=endless())), max_body_bytes=10_000)
 
     with pytest.raises(SourceError, match="cap"):
-        source.fetch("acme", {}, now=NOW)
+        source.fetch(SPEC, {}, now=NOW)
 
     assert len(sent) < 20  # stopped soon after the cap, not after 1 MB
 
@@ -487,8 +502,8 @@ def test_transport_timeout_raises_source_error(
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    with pytest.raises(SourceError, match="timed out on GET") as caught:
-        make_source(handler).fetch("acme", {}, now=NOW)
+    with pytest.raises(SourceError, match="timed out on https://hn") as caught:
+        make_source(handler).fetch(SPEC, {}, now=NOW)
 
     assert isinstance(caught.value.__cause__, httpx.TimeoutException)
 
@@ -500,7 +515,7 @@ def test_connection_failure_raises_source_error(
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(SourceError, match="connection refused"):
-        make_source(handler).fetch("acme", {}, now=NOW)
+        make_source(handler).fetch(SPEC, {}, now=NOW)
 
 
 # --- authors -------------------------------------------------------------------------------

@@ -1,0 +1,220 @@
+"""One careful GET for every source: size cap, retries with jitter, rate limits, safe redirects."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from bot.netsafe import BlockedAddress, UnsafeURL, check_url
+from bot.sources.base import RateLimited, SourceError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 5_000_000
+MAX_REDIRECTS = 5
+RETRIES = 2
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 8.0
+DEFAULT_RETRY_AFTER_S = 60.0
+ERROR_SNIPPET_BYTES = 200
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Headers networks use to say when a rate-limit window resets (seconds, unix time or ISO).
+RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched response: final URL, status (200 or 304), headers and body."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass
+class HttpGetter:
+    """GETs for one network: its name for messages, its client, its limits."""
+
+    network: str
+    client: httpx.Client
+    max_body_bytes: int = MAX_BODY_BYTES
+    retries: int = RETRIES
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    check_redirects: bool = True  # re-check each hop against private addresses
+    allow_private: bool = False
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: frozenset[int] = frozenset({200}),
+    ) -> Page:
+        """GET `url`, retrying timeouts and 5xx with jittered backoff; raise SourceError."""
+        attempt = 0
+        while True:
+            try:
+                return self._get_following_redirects(url, params, headers, ok_statuses)
+            except _Retryable as exc:
+                if attempt >= self.retries:
+                    raise SourceError(str(exc)) from (exc.__cause__ or exc)
+                delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311
+                log.info("%s: %s; retrying in %.1f s", self.network, exc, delay)
+                self.sleep(delay)
+                attempt += 1
+
+    def _get_following_redirects(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ok_statuses: frozenset[int],
+    ) -> Page:
+        for _hop in range(MAX_REDIRECTS + 1):
+            page_or_next = self._get_once(url, params, headers, ok_statuses)
+            if isinstance(page_or_next, Page):
+                return page_or_next
+            url, params = page_or_next, None
+            if self.check_redirects:
+                try:
+                    check_url(url, allow_private=self.allow_private)
+                except UnsafeURL as exc:
+                    raise SourceError(f"{self.network}: refused redirect to {url}: {exc}") from exc
+        raise SourceError(f"{self.network}: more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _get_once(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ok_statuses: frozenset[int],
+    ) -> Page | str:
+        """One request: a Page, or the next URL of a redirect."""
+        try:
+            with self.client.stream("GET", url, params=params, headers=headers) as response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES and "location" in response.headers:
+                    return urljoin(str(response.url), response.headers["location"])
+                if status == 429:
+                    wait = retry_after_s(response.headers, now=self.clock())
+                    raise RateLimited(
+                        f"{self.network} rate-limited GET {_short(url)}; retry in {wait:g} s",
+                        retry_after_s=wait,
+                    )
+                if status >= 500:
+                    raise _Retryable(f"{self.network} answered HTTP {status} for {_short(url)}")
+                if status not in ok_statuses:
+                    snippet = _read(response, ERROR_SNIPPET_BYTES, cut=True)
+                    raise SourceError(
+                        f"{self.network} answered HTTP {status} for {_short(url)}: "
+                        f"{snippet.decode('utf-8', 'replace')!r}"
+                    )
+                body = _read(response, self.max_body_bytes, cut=False, network=self.network)
+                return Page(str(response.url), status, response.headers, body)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"{self.network} timed out on {_short(url)}") from exc
+        except httpx.RemoteProtocolError as exc:  # cut off mid-body
+            raise _Retryable(f"{self.network} broke off {_short(url)}: {exc}") from exc
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__cause__, BlockedAddress):
+                raise SourceError(f"{self.network}: {exc}") from exc
+            raise _Retryable(f"{self.network} unreachable at {_short(url)}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise SourceError(f"{self.network} request to {_short(url)} failed: {exc}") from exc
+
+
+class _Retryable(Exception):
+    """A failure another attempt may not hit: a timeout, a 5xx, a dropped connection."""
+
+
+def _short(url: str) -> str:
+    return url if len(url) <= 200 else url[:200] + "…"
+
+
+def _read(response: httpx.Response, cap: int, *, cut: bool, network: str = "the network") -> bytes:
+    """Read at most `cap` bytes of the decoded body; past the cap, cut it or refuse it."""
+    declared = response.headers.get("content-length", "")
+    if not cut and declared.isdigit() and int(declared) > cap:
+        raise SourceError(f"{network} sent {declared} bytes, over the {cap}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            if cut:
+                return b"".join(chunks)[:cap]
+            raise SourceError(f"{network} sent more than the {cap}-byte cap")
+    return b"".join(chunks)
+
+
+def retry_after_s(headers: httpx.Headers, *, now: datetime) -> float:
+    """Seconds to wait from Retry-After (seconds or HTTP date) or a rate-limit reset header."""
+    raw = headers.get("retry-after")
+    if raw is not None:
+        seconds = _seconds_from(raw.strip(), now=now, http_date=True)
+        if seconds is not None:
+            return seconds
+    for name in RESET_HEADERS:
+        raw = headers.get(name)
+        if raw is not None:
+            seconds = _seconds_from(raw.strip(), now=now, http_date=False)
+            if seconds is not None:
+                return seconds
+    return DEFAULT_RETRY_AFTER_S
+
+
+def _seconds_from(raw: str, *, now: datetime, http_date: bool) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value >= 0:
+        # A reset header may hold a unix time rather than a delay.
+        return max(0.0, value - now.timestamp()) if value > 1_000_000_000 else value
+    moment: datetime | None = None
+    if http_date:
+        try:
+            moment = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            moment = None
+    if moment is None:
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def load_json(body: bytes, what: str) -> Any:
+    """Decode a JSON body or raise SourceError saying what was wrong with it."""
+    if body.lstrip()[:1] == b"<":
+        raise SourceError(f"{what} is HTML, not JSON: {body[:80]!r}")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(f"{what} is not valid JSON ({exc}): {body[:80]!r}") from exc
+
+
+def load_json_object(body: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object body or raise SourceError."""
+    data = load_json(body, what)
+    if not isinstance(data, dict):
+        raise SourceError(f"{what} is a JSON {type(data).__name__}, not an object")
+    return data
