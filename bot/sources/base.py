@@ -51,6 +51,7 @@ class FetchedMention:
     parent_id: str | None = None
     conversation_id: str | None = None
     title: str | None = None
+    rating: int | None = None  # a review's stars, 1–5 (app stores): a sentiment signal
 
 
 @dataclass(frozen=True, slots=True)
