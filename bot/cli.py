@@ -86,6 +86,13 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
                 interval_s=args.interval,
                 session=session,
                 now=utcnow(),
+                options={
+                    "feed_url": args.feed_url,
+                    "app_id": args.app_id,
+                    "country": args.country,
+                    "site": args.site,
+                },
+                allow_private_urls=settings.allow_private_urls,
             )
             print(
                 f"Watch #{watch.id}: {watch.query!r} on {', '.join(watch.sources)} → "
@@ -270,6 +277,57 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
+    """Search the networks now and print the cards that would be posted; store nothing."""
+    from bot.preview import preview_cards
+
+    sources = build_sources(settings, make_http_client())
+    names = args.source or [n for n, s in sources.items() if not s.missing_settings]
+    options = {
+        "feed_url": args.feed_url,
+        "app_id": args.app_id,
+        "country": args.country,
+        "site": args.site,
+    }
+    try:
+        report = preview_cards(
+            args.query,
+            names,
+            sources,
+            options=options,
+            now=utcnow(),
+            allow_private_urls=settings.allow_private_urls,
+            limit=args.limit,
+        )
+    except WatchError as exc:
+        print(f"overheard: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines:
+        print(line)
+    for name, error in report.errors.items():
+        print(f"{name}: {error}", file=sys.stderr)
+    return 0 if not report.errors or report.cards else 1
+
+
+def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print each watch × network's health; exit 1 when any is failing or silent."""
+    from bot.health import describe_health
+
+    engine = make_engine(settings.database_url)
+    sources = build_sources(settings, make_http_client())
+    try:
+        with session_scope(engine) as session:
+            rows = describe_health(session=session, sources=sources, now=utcnow())
+    finally:
+        engine.dispose()
+    if not rows:
+        print("No watches yet.")
+        return 0
+    for row in rows:
+        print(row.line())
+    return 1 if any(row.flagged for row in rows) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
@@ -299,11 +357,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
     add.add_argument("--interval", type=int, default=300, help="seconds between fetches")
+    add.add_argument("--feed-url", help="rss: the feed to read (e.g. a Google Alerts feed)")
+    add.add_argument("--app-id", help="appstore: the app's id, the number in its store URL")
+    add.add_argument("--country", help="appstore: the store's two-letter country (default us)")
+    add.add_argument("--site", help="stackexchange: the site (default stackoverflow)")
     add.set_defaults(func=cmd_watch_add)
     watch.add_parser("list", help="list watches").set_defaults(func=cmd_watch_list)
     remove = watch.add_parser("remove", help="delete a watch")
     remove.add_argument("id", type=int)
     remove.set_defaults(func=cmd_watch_remove)
+
+    preview = sub.add_parser("preview", help="search now and print what would be posted")
+    preview.add_argument("query")
+    preview.add_argument(
+        "--source",
+        action="append",
+        choices=NETWORKS,
+        help="a network to search (repeat; default: every configured one)",
+    )
+    preview.add_argument("--feed-url")
+    preview.add_argument("--app-id")
+    preview.add_argument("--country")
+    preview.add_argument("--site")
+    preview.add_argument("--limit", type=int, default=20, help="cards to print at most")
+    preview.set_defaults(func=cmd_preview)
+
+    sources = sub.add_parser("sources", help="the networks").add_subparsers(
+        dest="sources", required=True
+    )
+    sources.add_parser("status", help="each watch × network's health").set_defaults(
+        func=cmd_sources_status
+    )
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -1,10 +1,19 @@
-"""Running each watch × source fetch when it is due, storing the results and the cursor together."""
+"""Running each watch × source fetch when it is due, storing the results and the cursor together.
+
+Network I/O happens with no database transaction open; the new mentions and the moved cursor
+are then written in one transaction, so a cursor never moves past data that was not stored.
+Fetches run concurrently, at most PER_HOST_CONCURRENCY at a time against one host.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
@@ -12,9 +21,10 @@ from bot.db import session_scope
 from bot.deps import Deps
 from bot.models import SourceCursor, Watch
 from bot.pipeline import author_needs_metrics, find_author, ingest_mentions
+from bot.query import Query, parse_query
 from bot.sources.base import (
     FetchedAuthor,
-    FetchResult,
+    FetchedMention,
     RateLimited,
     SearchSpec,
     Source,
@@ -26,6 +36,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 ERROR_MAX_CHARS = 1000
+MAX_WORKERS = 32
+PER_HOST_CONCURRENCY = 4
+# Sources whose every result is about the watched thing (an app's reviews): no re-check.
+UNFILTERED_SOURCES = frozenset({"appstore"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +50,19 @@ class FetchOutcome:
     source: str
     new_mentions: int
     error: str | None = None
+
+
+@dataclass
+class _Fetched:
+    mentions: list[FetchedMention] = field(default_factory=list)
+    authors: dict[str, FetchedAuthor] = field(default_factory=dict)
+    cursors: dict[str, Any] = field(default_factory=dict)
+
+
+def specs_for(watch: Watch, source: str, query: Query | None = None) -> list[SearchSpec]:
+    """The searches one watch runs on one network."""
+    options = dict(watch.options or {})
+    return (query or parse_query(watch.query)).specs(source, **options)
 
 
 def ensure_cursor(watch: Watch, source: str, *, session: Session) -> SourceCursor:
@@ -66,23 +93,45 @@ def due_fetches(*, session: Session, now: datetime, sources: set[str]) -> list[t
     return due
 
 
-def _author_metrics(
-    source: Source, result: FetchResult, *, session: Session, now: datetime
-) -> dict[str, FetchedAuthor]:
-    """Ask the network for the metrics of authors we know too little about; failures are skipped."""
-    fresh = dict(result.authors)
-    for handle in {m.author.handle for m in result.mentions} - fresh.keys():
-        network = result.mentions[0].network
-        if not author_needs_metrics(find_author(network, handle, session=session), now=now):
-            continue
+def _fetch_network(
+    deps: Deps, source: Source, watch: Watch, stored: dict[str, Any], *, now: datetime
+) -> _Fetched:
+    """Ask the network: every search of the watch, then metrics for authors we lack."""
+    query = parse_query(watch.query)
+    fetched = _Fetched()
+    by_query = stored.get("by_query", {})
+    for spec in specs_for(watch, source.name, query):
+        result = source.fetch(spec, dict(by_query.get(spec.query, {})), now=now)
+        fetched.cursors[spec.query] = result.cursor
+        fetched.authors.update(result.authors)
+        fetched.mentions.extend(result.mentions)
+    if source.name not in UNFILTERED_SOURCES:
+        fetched.mentions = [m for m in fetched.mentions if answers(query, m)]
+    with session_scope(deps.engine) as session:
+        wanted = {
+            m.author.handle
+            for m in fetched.mentions
+            if m.author.handle
+            and m.author.handle not in fetched.authors
+            and author_needs_metrics(
+                find_author(m.network, m.author.handle, session=session), now=now
+            )
+        }
+    for handle in sorted(wanted):
         try:
             metrics = source.fetch_author(handle)
         except SourceError as exc:
             log.warning("%s: no metrics for %s this time: %s", source.name, handle, exc)
             continue
         if metrics is not None:
-            fresh[handle] = metrics
-    return fresh
+            fetched.authors[handle] = metrics
+    return fetched
+
+
+def answers(query: Query, mention: FetchedMention) -> bool:
+    """True when a fetched mention really answers the watch query (checked here, not trusted)."""
+    text = "\n".join(filter(None, [mention.title, mention.text]))
+    return query.matches(text, author=mention.author.handle, url=mention.url, lang=mention.lang)
 
 
 def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
@@ -93,19 +142,26 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
         watch = session.get(Watch, watch_id)
         if watch is None:
             return FetchOutcome(watch_id, source_name, 0, "watch was removed")
-        cursor = ensure_cursor(watch, source_name, session=session)
-        try:
-            result = source.fetch(SearchSpec(query=watch.query), dict(cursor.cursor), now=now)
-            authors = _author_metrics(source, result, session=session, now=now)
-        except SourceError as exc:
-            return _record_failure(cursor, exc, watch=watch, session=session, now=now)
+        stored = dict(ensure_cursor(watch, source_name, session=session).cursor)
+        session.expunge(watch)
+    try:
+        fetched = _fetch_network(deps, source, watch, stored, now=now)
+    except SourceError as exc:
+        return _record_failure(deps, watch, source_name, exc, now=now)
+    with session_scope(deps.engine) as session:
+        watch = session.get(Watch, watch_id)
+        if watch is None:
+            return FetchOutcome(watch_id, source_name, 0, "watch was removed")
         queued = ingest_mentions(
-            result.mentions, watch=watch, authors=authors, session=session, now=now
+            fetched.mentions, watch=watch, authors=fetched.authors, session=session, now=now
         )
-        cursor.cursor = result.cursor
+        cursor = ensure_cursor(watch, source_name, session=session)
+        cursor.cursor = {"by_query": fetched.cursors}
         cursor.failures = 0
         cursor.last_error = None
-        cursor.last_success_at = now
+        cursor.last_attempt_at = cursor.last_success_at = now
+        if queued:
+            cursor.last_mention_at = now
         cursor.next_due_at = now + timedelta(seconds=watch.interval_s)
         session.add(cursor)
     log.info("%s for watch %s: %d new", source_name, watch_id, len(queued))
@@ -113,35 +169,71 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
 
 
 def _record_failure(
-    cursor: SourceCursor, exc: SourceError, *, watch: Watch, session: Session, now: datetime
+    deps: Deps, watch: Watch, source_name: str, exc: SourceError, *, now: datetime
 ) -> FetchOutcome:
-    cursor.failures += 1
-    cursor.last_error = str(exc)[:ERROR_MAX_CHARS]
-    if isinstance(exc, RateLimited):
-        wait = timedelta(seconds=exc.retry_after_s)
-    else:
-        wait = min(MAX_BACKOFF, timedelta(seconds=watch.interval_s) * 2 ** (cursor.failures - 1))
-    cursor.next_due_at = now + wait
-    session.add(cursor)
+    with session_scope(deps.engine) as session:
+        cursor = ensure_cursor(watch, source_name, session=session)
+        cursor.failures += 1
+        cursor.last_attempt_at = now
+        cursor.last_error = str(exc)[:ERROR_MAX_CHARS]
+        if isinstance(exc, RateLimited):
+            wait = timedelta(seconds=exc.retry_after_s)
+        else:
+            wait = min(
+                MAX_BACKOFF, timedelta(seconds=watch.interval_s) * 2 ** (cursor.failures - 1)
+            )
+        cursor.next_due_at = now + wait
+        failures = cursor.failures
+        session.add(cursor)
     log.warning(
         "%s for watch %s failed (%d in a row), next try in %s: %s",
-        cursor.source,
+        source_name,
         watch.id,
-        cursor.failures,
+        failures,
         wait,
         exc,
     )
     assert watch.id is not None
-    return FetchOutcome(watch.id, cursor.source, 0, str(exc))
+    return FetchOutcome(watch.id, source_name, 0, str(exc))
 
 
-def run_due_fetches(deps: Deps) -> list[FetchOutcome]:
-    """Fetch every watch × source that is due; a failing network never stops the others."""
+def _host_of(deps: Deps, watch_id: int, source_name: str) -> str:
+    if source_name != "rss":
+        return source_name
+    with session_scope(deps.engine) as session:
+        watch = session.get(Watch, watch_id)
+        feed = (watch.options or {}).get("feed_url", "") if watch else ""
+    return "rss:" + (urlsplit(feed).hostname or "")
+
+
+def run_due_fetches(deps: Deps, *, max_workers: int = MAX_WORKERS) -> list[FetchOutcome]:
+    """Fetch every due watch × source concurrently; a failing network never stops the others."""
     with session_scope(deps.engine) as session:
         due = due_fetches(session=session, now=deps.clock(), sources=set(deps.sources))
-    return [fetch_one(deps, watch_id, source) for watch_id, source in due]
+    if not due:
+        return []
+    hosts = {pair: _host_of(deps, *pair) for pair in due}
+    gates = {host: threading.Semaphore(PER_HOST_CONCURRENCY) for host in set(hosts.values())}
+
+    def run(pair: tuple[int, str]) -> FetchOutcome:
+        with gates[hosts[pair]]:
+            try:
+                return fetch_one(deps, *pair)
+            except Exception:  # one broken fetch must not take the others down
+                log.exception("fetch of %s for watch %s crashed", pair[1], pair[0])
+                return FetchOutcome(pair[0], pair[1], 0, "crashed: see the log")
+
+    if len(due) == 1 or max_workers <= 1:
+        return [run(pair) for pair in due]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(due))) as pool:
+        return list(pool.map(run, due))
 
 
-def sources_health(*, session: Session) -> list[SourceCursor]:
-    """Every cursor, for status displays."""
-    return list(session.exec(select(SourceCursor).order_by(col(SourceCursor.id))))
+def sources_health(*, session: Session) -> list[tuple[Watch, SourceCursor]]:
+    """Every watch × source cursor with its watch, for status displays."""
+    stmt = (
+        select(Watch, SourceCursor)
+        .join(SourceCursor, col(SourceCursor.watch_id) == Watch.id)
+        .order_by(col(Watch.id), col(SourceCursor.source))
+    )
+    return [(w, c) for w, c in session.exec(stmt)]

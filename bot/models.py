@@ -44,6 +44,10 @@ class Watch(SQLModel, table=True):
     query: str = Field(max_length=500)
     sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     channel_id: str = Field(max_length=32)
+    # Per-network targets: feed_url (rss), app_id and country (appstore), site (stackexchange).
+    options: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     interval_s: int = Field(default=300)
     enabled: bool = Field(default=True)
     created_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
@@ -59,7 +63,9 @@ class SourceCursor(SQLModel, table=True):
     source: str = Field(max_length=32)
     cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     next_due_at: datetime | None = _ts(index=True)
+    last_attempt_at: datetime | None = _ts()
     last_success_at: datetime | None = _ts()
+    last_mention_at: datetime | None = _ts()  # when a new mention last arrived
     last_error: str | None = Field(default=None, max_length=1000)
     failures: int = Field(default=0)
     lease_owner: str | None = Field(default=None, max_length=64)
@@ -113,6 +119,7 @@ class Mention(SQLModel, table=True):
     conversation_ref: str | None = Field(default=None, max_length=500)
     sentiment_polarity: float | None = None
     sentiment_label: str | None = Field(default=None, max_length=16)
+    rating: int | None = None  # a review's stars, 1–5
     priority: int | None = None
     content_hash: str = Field(max_length=64)
 

@@ -62,18 +62,33 @@ def upsert_author(
     """Store or refresh an author and rescore their reach from what we know."""
     author = find_author(network, fetched.handle, session=session)
     if author is None:
-        author = Author(network=network, external_id=fetched.handle, handle=fetched.handle)
+        try:
+            with session.begin_nested():  # a concurrent fetch may add the same author first
+                author = Author(network=network, external_id=fetched.handle, handle=fetched.handle)
+                session.add(author)
+                session.flush()
+        except IntegrityError:
+            author = find_author(network, fetched.handle, session=session)
+            assert author is not None
+    apply_metrics(author, fetched, now=now, fresh=metrics_fresh)
+    session.add(author)
+    session.flush()
+    return author
+
+
+def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fresh: bool) -> None:
+    """Copy what the network told us onto the author and rescore their reach."""
     for name in ("display_name", "url", "followers", "following", "posts", "karma", "verified"):
         value = getattr(fetched, name)
         if value is not None:
             setattr(author, name, value)
     if fetched.created_at is not None:
         author.account_created_at = fetched.created_at
-    if metrics_fresh:
+    if fresh:
         author.metrics_fetched_at = now
     reach = influence.score(
         influence.AuthorMetrics(
-            network=network,
+            network=author.network,
             followers=author.followers,
             following=author.following,
             posts=author.posts,
@@ -89,9 +104,39 @@ def upsert_author(
         "confidence": reach.confidence,
         "factors": [asdict(f) for f in reach.factors],
     }
-    session.add(author)
-    session.flush()
-    return author
+
+
+def build_mention(item: FetchedMention, *, author: Author | None, now: datetime) -> Mention:
+    """An unsaved Mention for a fetched post, with its sentiment worked out."""
+    text = clean_text(item.text)[:TEXT_MAX_CHARS]
+    mood = sentiment.analyze(" ".join(filter(None, [item.title, text])))
+    polarity = mood.polarity if mood.label != "unknown" else None
+    label: str = mood.label
+    if item.rating is not None and 1 <= item.rating <= 5:
+        # Stars are the reviewer's own verdict: they lead, the words refine.
+        stars = (item.rating - 3) / 2
+        polarity = stars if polarity is None else round(0.7 * stars + 0.3 * polarity, 3)
+        label = "negative" if item.rating <= 2 else "positive" if item.rating >= 4 else "neutral"
+    return Mention(
+        network=item.network,
+        external_id=item.external_id,
+        author_id=author.id if author else None,
+        url=item.url,
+        title=clean_text(item.title)[:1000] if item.title else None,
+        text=text,
+        lang=item.lang,
+        created_at=item.created_at,
+        fetched_at=now,
+        likes=item.likes,
+        reposts=item.reposts,
+        replies=item.replies,
+        parent_id=item.parent_id,
+        conversation_ref=item.conversation_id,
+        sentiment_polarity=polarity,
+        sentiment_label=label,
+        rating=item.rating,
+        content_hash=content_hash(text),
+    )
 
 
 def ingest_mentions(
@@ -135,28 +180,8 @@ def _store_one(
         now=now,
         metrics_fresh=fresh is not None,
     )
-    text = clean_text(item.text)[:TEXT_MAX_CHARS]
-    mood = sentiment.analyze(" ".join(filter(None, [item.title, text])))
-    mention = Mention(
-        network=item.network,
-        external_id=item.external_id,
-        watch_id=watch.id,
-        author_id=author.id,
-        url=item.url,
-        title=clean_text(item.title)[:1000] if item.title else None,
-        text=text,
-        lang=item.lang,
-        created_at=item.created_at,
-        fetched_at=now,
-        likes=item.likes,
-        reposts=item.reposts,
-        replies=item.replies,
-        parent_id=item.parent_id,
-        conversation_ref=item.conversation_id,
-        sentiment_polarity=mood.polarity if mood.label != "unknown" else None,
-        sentiment_label=mood.label,
-        content_hash=content_hash(text),
-    )
+    mention = build_mention(item, author=author, now=now)
+    mention.watch_id = watch.id
     try:
         with session.begin_nested():  # another worker may store the same mention first
             session.add(mention)

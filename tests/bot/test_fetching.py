@@ -76,7 +76,7 @@ def test_a_failed_fetch_keeps_the_cursor_and_retries_with_backoff(
     clock.advance(seconds=300)
     run_due_fetches(deps)  # fails
     failed = cursor_row(engine)
-    assert failed.cursor == {"created_at_i": 100}
+    assert failed.cursor == {"by_query": {"acme": {"created_at_i": 100}}}
     assert (failed.failures, failed.last_error) == (1, "HTTP 503")
     assert failed.next_due_at == clock.now + timedelta(seconds=300)
 
@@ -96,7 +96,7 @@ def test_a_failed_fetch_keeps_the_cursor_and_retries_with_backoff(
     ]
     healthy = cursor_row(engine)
     assert (healthy.cursor, healthy.failures, healthy.last_error) == (
-        {"created_at_i": 200},
+        {"by_query": {"acme": {"created_at_i": 200}}},
         0,
         None,
     )
@@ -162,3 +162,70 @@ def test_a_negative_mention_is_labelled_negative(engine: Engine, clock: Clock) -
     (mention,) = mentions(engine)
     assert mention.sentiment_label == "negative"
     assert mention.sentiment_polarity is not None and mention.sentiment_polarity < 0
+
+
+def test_network_results_that_do_not_answer_the_query_are_dropped(
+    engine: Engine, clock: Clock
+) -> None:
+    make_watch(engine, query='"acme cloud" -jobs')
+    source = ScriptedSource(
+        FetchResult(
+            [
+                make_fetched(external_id="1", text="Acme Cloud is down again"),
+                make_fetched(external_id="2", text="Acme Cloud jobs: apply now"),
+                make_fetched(external_id="3", text="acmecloud.example was sold"),
+            ],
+            {},
+        )
+    )
+
+    run_due_fetches(deps_with(engine, source, clock))
+
+    assert [m.external_id for m in mentions(engine)] == ["1"]
+
+
+def test_each_alternative_gets_its_own_search_and_cursor(engine: Engine, clock: Clock) -> None:
+    make_watch(engine, query="acme OR globex")
+    source = ScriptedSource(
+        FetchResult([make_fetched(external_id="1", text="acme")], {"mark": 1}),
+        FetchResult([make_fetched(external_id="2", text="globex")], {"mark": 2}),
+    )
+
+    run_due_fetches(deps_with(engine, source, clock))
+
+    assert cursor_row(engine).cursor == {"by_query": {"acme": {"mark": 1}, "globex": {"mark": 2}}}
+    assert sorted(m.external_id for m in mentions(engine)) == ["1", "2"]
+
+
+def test_one_failing_alternative_keeps_every_cursor_where_it_was(
+    engine: Engine, clock: Clock
+) -> None:
+    make_watch(engine, query="acme OR globex")
+    source = ScriptedSource(
+        FetchResult([make_fetched(external_id="1", text="acme")], {"mark": 1}),
+        SourceError("HTTP 502"),
+    )
+
+    run_due_fetches(deps_with(engine, source, clock))
+
+    row = cursor_row(engine)
+    assert (row.cursor, row.failures) == ({}, 1)
+    assert mentions(engine) == []  # stored next time, with the cursor, never half-way
+
+
+def test_many_watches_are_fetched_concurrently_and_all_stored(engine: Engine, clock: Clock) -> None:
+    for _ in range(12):
+        make_watch(engine)
+
+    class Echo(ScriptedSource):
+        def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+            import threading
+
+            ident = f"{threading.get_ident()}-{len(self.cursors_seen)}-{id(cursor)}"
+            self.cursors_seen.append(cursor)
+            return FetchResult([make_fetched(external_id=ident, text="acme")], {"n": 1})
+
+    outcomes = run_due_fetches(deps_with(engine, Echo(), clock))
+
+    assert len(outcomes) == 12 and all(o.error is None for o in outcomes)
+    assert len(mentions(engine)) == 12
