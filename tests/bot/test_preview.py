@@ -70,7 +70,9 @@ def test_author_metrics_from_search_are_used_when_the_lookup_has_none() -> None:
         def fetch_author(self, handle: str) -> FetchedAuthor | None:
             return None
 
-    item = make_fetched(text="acme", author=FetchedAuthor(handle="big", followers=5_000_000))
+    item = make_fetched(
+        network="x", text="acme", author=FetchedAuthor(handle="big", followers=5_000_000)
+    )
     source = NoLookup(FetchResult([item], {}))
     source.name = "x"
 
