@@ -15,10 +15,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.cards import NETWORK_NAMES, Card
+from bot.health import HealthRow
 from bot.models import Author, Watch
 from bot.text import escape_mrkdwn, escaped_within
 
 MAX_AUTHORS_SHOWN = 10
+MAX_HEALTH_LINES = 10
 SECTION_MAX = 3000
 
 
@@ -102,14 +104,27 @@ def build_help_message(watches: list[Watch]) -> Card:
     return Card(blocks=[SectionBlock(text=_mrkdwn(body[:SECTION_MAX]))], text="overheard watches")
 
 
-def build_home_view(watches: list[Watch], open_cards: int) -> dict[str, Any]:
-    """The App Home tab: open cards, the watches and how the score works."""
+def build_home_view(
+    watches: list[Watch], open_cards: int, health: list[HealthRow] | None = None
+) -> dict[str, Any]:
+    """The App Home tab: open cards, networks that need attention, watches, how scoring works."""
     help_card = build_help_message(watches)
+    flagged = [row for row in health or [] if row.flagged]
     blocks: list[Block] = [
         HeaderBlock(text="overheard"),
         SectionBlock(
             text=_mrkdwn(f"*{open_cards}* mentions are waiting for someone to claim them.")
         ),
+    ]
+    if flagged:
+        lines = [
+            f"• watch #{row.watch_id} on {escape_mrkdwn(row.source)}: *{row.state}* "
+            f"({escape_mrkdwn(row.detail)})"
+            for row in flagged[:MAX_HEALTH_LINES]
+        ]
+        text = ":warning: *Not listening everywhere*\n" + "\n".join(lines)
+        blocks.append(SectionBlock(text=_mrkdwn(text[:SECTION_MAX])))
+    blocks += [
         DividerBlock(),
         *help_card.blocks,
         DividerBlock(),

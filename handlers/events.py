@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.conversations import count_open_cards
 from bot.db import session_scope
 from bot.deps import Deps
+from bot.health import describe_health
 from bot.views import build_home_view
 from bot.watches import list_watches
 
@@ -21,7 +22,9 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, deps: Deps)
     with session_scope(deps.engine) as session:
         watches = list_watches(session=session)
         open_cards = count_open_cards(session=session)
-    client.views_publish(user_id=event["user"], view=build_home_view(watches, open_cards))
+        health = describe_health(session=session, sources=deps.sources, now=deps.clock())
+    view = build_home_view(watches, open_cards, health)
+    client.views_publish(user_id=event["user"], view=view)
 
 
 def register(app: App) -> None:

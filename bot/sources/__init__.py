@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.sources.base import Source
 from bot.sources.hackernews import HackerNewsSource
+from bot.sources.reddit import RedditSource
+from bot.sources.x import XSource
 
-NETWORKS = ("hackernews",)
+NETWORKS = ("hackernews", "reddit", "x")
 
 
-def build_sources(settings: Settings, http: httpx.Client) -> dict[str, Source]:
-    """Every configured network's source, keyed by name."""
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def build_sources(
+    settings: Settings, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Source]:
+    """Every network's source, keyed by name; unconfigured ones say what they miss."""
+    backfill = timedelta(hours=settings.backfill_hours)
     return {
         "hackernews": HackerNewsSource(
+            http, base_url=settings.hackernews_url, backfill=backfill, sleep=sleep
+        ),
+        "reddit": RedditSource(
             http,
-            base_url=settings.hackernews_url,
-            backfill=timedelta(hours=settings.backfill_hours),
+            base_url=settings.reddit_url,
+            auth_url=settings.reddit_auth_url,
+            client_id=settings.reddit_client_id,
+            client_secret=_secret(settings.reddit_client_secret),
+            user_agent=settings.reddit_user_agent,
+            backfill=backfill,
+            sleep=sleep,
+        ),
+        "x": XSource(
+            http,
+            base_url=settings.x_url,
+            bearer_token=_secret(settings.x_bearer_token),
+            backfill=backfill,
+            sleep=sleep,
         ),
     }

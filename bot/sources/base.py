@@ -14,9 +14,10 @@ class SourceError(Exception):
 class RateLimited(SourceError):
     """The network asked us to slow down; retry after `retry_after_s` seconds."""
 
-    def __init__(self, message: str, *, retry_after_s: float) -> None:
+    def __init__(self, message: str, *, retry_after_s: float, body: bytes = b"") -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.body = body  # the start of the 429's body: some networks explain themselves there
 
 
 @dataclass(frozen=True, slots=True)

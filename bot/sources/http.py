@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -28,6 +28,9 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
 DEFAULT_RETRY_AFTER_S = 60.0
 ERROR_SNIPPET_BYTES = 200
+RATE_LIMIT_BODY_BYTES = 4096
+# Credentials never follow a redirect to another origin.
+PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers networks use to say when a rate-limit window resets (seconds, unix time or ISO).
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
@@ -88,6 +91,8 @@ class HttpGetter:
             page_or_next = self._get_once(url, params, headers, ok_statuses)
             if isinstance(page_or_next, Page):
                 return page_or_next
+            if _origin(page_or_next) != _origin(url) and headers:
+                headers = {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS}
             url, params = page_or_next, None
             if self.check_redirects:
                 try:
@@ -114,6 +119,7 @@ class HttpGetter:
                     raise RateLimited(
                         f"{self.network} rate-limited GET {_short(url)}; retry in {wait:g} s",
                         retry_after_s=wait,
+                        body=_read(response, RATE_LIMIT_BODY_BYTES, cut=True),
                     )
                 if status >= 500:
                     raise _Retryable(f"{self.network} answered HTTP {status} for {_short(url)}")
@@ -139,6 +145,11 @@ class HttpGetter:
 
 class _Retryable(Exception):
     """A failure another attempt may not hit: a timeout, a 5xx, a dropped connection."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _short(url: str) -> str:

@@ -150,3 +150,20 @@ def test_redirect_chains_are_limited() -> None:
 
         with pytest.raises(SourceError, match="more than 5 redirects"):
             getter.get("https://feeds.example.com/loop")
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "api.example.com":
+            return httpx.Response(302, headers={"Location": "https://cdn.example.net/page"})
+        return httpx.Response(200, content=b"{}")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        getter = HttpGetter("X", client, retries=0, allow_private=True)
+        getter.get("https://api.example.com/search", headers={"Authorization": "Bearer s3cret"})
+
+    assert seen[0].headers["authorization"] == "Bearer s3cret"
+    assert "authorization" not in seen[1].headers

@@ -1,0 +1,495 @@
+"""Reddit submissions through the OAuth API with an application-only token: parsing and fetching.
+
+Paging and the cursor: `/search?sort=new` lists submissions newest first, so a fetch pages
+with `after` from the top down to where the last fetch stopped. The cursor holds the newest
+submission stored (`{"newest": "t3_…", "newest_created_utc": 1768478400.0}`); paging stops
+at the first page holding a submission older than `newest_created_utc` minus a small overlap
+(Reddit's search indexes with a lag, and a deleted `newest` would never be met again, so the
+time decides, not the fullname). A fetch that stops before reaching the cursor — because
+`X-Ratelimit-Remaining` ran out — returns what it read but keeps the old cursor: what it read
+is the newest part, the gap is below it, and the next fetch reads down to the old cursor again
+(re-read submissions dedupe downstream). Only `max_pages` advances the cursor over a gap,
+with a warning, so that a flood can't pin every fetch to the same pages forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.sources.base import (
+    FetchedAuthor,
+    FetchedMention,
+    FetchResult,
+    RateLimited,
+    SearchSpec,
+    SourceError,
+)
+from bot.sources.http import (
+    ERROR_SNIPPET_BYTES,
+    RETRIES,
+    HttpGetter,
+    Page,
+    load_json_object,
+    retry_after_s,
+)
+from bot.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+NETWORK = "reddit"
+WEB_URL = "https://www.reddit.com"
+DEFAULT_USER_AGENT = "python:overheard:0.1 (brand-mention monitor)"
+SEARCH_LIMIT = 100
+ACCESS_TOKEN_PATH = "/api/v1/access_token"  # noqa: S105 - a path, not a secret
+TOKEN_MAX_BODY_BYTES = 65_536
+TOKEN_REFRESH_MARGIN_S = 60.0  # renew this long before Reddit says the token expires
+DEFAULT_TOKEN_LIFETIME_S = 3600.0  # when the token answer leaves out expires_in
+DELETED_AUTHOR = "[deleted]"
+# What Reddit leaves in `selftext` once a post is taken down.
+REMOVED_TEXTS = frozenset({"[removed]", "[deleted]", "[ Removed by Reddit ]"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    mentions: list[FetchedMention]
+    after: str | None
+    child_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """The newest submission a cursor has stored."""
+
+    fullname: str
+    created_utc: float
+
+
+def parse_mentions(body: bytes) -> list[FetchedMention]:
+    """Parse a `/search` Listing into mentions, skipping unusable children."""
+    return _parse_listing(body).mentions
+
+
+def parse_authors(body: bytes) -> list[FetchedAuthor]:
+    """Parse one `/user/{name}/about` body into a list of one author (none if it names nobody).
+
+    Reddit answers `about` one user at a time, so the list holds at most one author; it is a
+    list so that every network's `parse_authors` has the same shape.
+    """
+    author = _author_from_about(_load_object(body, "user about"))
+    return [author] if author is not None else []
+
+
+class RedditSource:
+    """Reads submissions matching a query from Reddit's search, as an application-only client."""
+
+    name = NETWORK
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        base_url: str = "https://oauth.reddit.com",
+        auth_url: str = "https://www.reddit.com",
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+        backfill: timedelta = timedelta(hours=24),
+        overlap: timedelta = timedelta(minutes=10),
+        max_pages: int = 10,
+        max_body_bytes: int = 5_000_000,
+        retries: int = RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        self._client = client
+        self._http = HttpGetter(
+            "Reddit",
+            client,
+            max_body_bytes=max_body_bytes,
+            retries=retries,
+            sleep=sleep,
+            clock=clock,
+        )
+        self._base_url = base_url.rstrip("/")
+        self._auth_url = auth_url.rstrip("/")
+        self._client_id = client_id or None
+        self._client_secret = client_secret or None
+        self._user_agent = user_agent
+        self._backfill = backfill
+        self._overlap = overlap
+        self._max_pages = max_pages
+        self._clock = clock
+        self._token: str | None = None
+        self._token_expires_at: datetime | None = None
+        missing = []
+        if self._client_id is None:
+            missing.append("REDDIT_CLIENT_ID")
+        if self._client_secret is None:
+            missing.append("REDDIT_CLIENT_SECRET")
+        self.missing_settings: tuple[str, ...] = tuple(missing)
+
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+        """Return submissions matching `spec` newer than the cursor, and the cursor to store."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self._require_configured()
+        old_mark = _cursor_mark(cursor)
+        if old_mark is None:
+            floor = (now - self._backfill).timestamp()
+        else:
+            floor = old_mark.created_utc - self._overlap.total_seconds()
+
+        seen: dict[str, FetchedMention] = {}
+        after: str | None = None
+        pages = 0
+        complete = True
+        while True:
+            page = self._api_get(f"{self._base_url}/search", params=_search_params(spec, after))
+            listing = _parse_listing(page.body)
+            pages += 1
+            reached_floor = False
+            for mention in listing.mentions:
+                if mention.created_at.timestamp() < floor:
+                    reached_floor = True  # keep reading this page: the order may not be strict
+                elif old_mark is None or mention.external_id != old_mark.fullname:
+                    seen.setdefault(mention.external_id, mention)
+            after = listing.after
+            if reached_floor or after is None or listing.child_count == 0:
+                break
+            if pages >= self._max_pages:
+                logger.warning(
+                    "Reddit search for %r stopped at max_pages=%d before reaching %s; "
+                    "older submissions down to it were not read",
+                    spec.query,
+                    self._max_pages,
+                    datetime.fromtimestamp(floor, tz=UTC).isoformat(),
+                )
+                break
+            remaining = _remaining_requests(page.headers)
+            if remaining is not None and remaining < 1:
+                wait = retry_after_s(page.headers, now=self._clock())
+                logger.warning(
+                    "Reddit rate limit used up after %d pages of %r; returning them with the "
+                    "cursor kept, the rest is read after the reset in %g s",
+                    pages,
+                    spec.query,
+                    wait,
+                )
+                complete = False
+                break
+
+        mentions = sorted(seen.values(), key=lambda m: (m.created_at, _id36(m.external_id)))
+        new_cursor = dict(cursor) if not complete else _advance(cursor, old_mark, mentions)
+        return FetchResult(mentions=mentions, cursor=new_cursor)
+
+    def fetch_author(self, handle: str) -> FetchedAuthor | None:
+        """Return the user's karma, age and verification, or None for unknown or deleted users."""
+        if not handle or handle == DELETED_AUTHOR:
+            return None
+        self._require_configured()
+        url = f"{self._base_url}/user/{quote(handle, safe='')}/about"
+        page = self._api_get(url, params={"raw_json": "1"}, not_found_ok=True)
+        if page.status == 404:
+            return None
+        return _author_from_about(_load_object(page.body, "user about"))
+
+    def _require_configured(self) -> tuple[str, str]:
+        """The client id and secret, or SourceError naming the settings still missing."""
+        if self._client_id is None or self._client_secret is None:
+            raise SourceError(f"Reddit is not configured: set {', '.join(self.missing_settings)}")
+        return self._client_id, self._client_secret
+
+    def _api_get(self, url: str, *, params: dict[str, str], not_found_ok: bool = False) -> Page:
+        """GET an API URL with a bearer token, renewing the token once if Reddit refuses it."""
+        ok = frozenset({200, 401, 404}) if not_found_ok else frozenset({200, 401})
+        for _attempt in range(2):
+            headers = {
+                "Authorization": f"bearer {self._bearer()}",
+                "User-Agent": self._user_agent,
+            }
+            page = self._http.get(url, params=params, headers=headers, ok_statuses=ok)
+            if page.status != 401:
+                return page
+            logger.info("Reddit refused the access token for %s; dropping it", url)
+            self._token = None  # revoked or expired early: one fresh token, then give up
+        raise SourceError(f"Reddit answered HTTP 401 for {url} even with a fresh access token")
+
+    def _bearer(self) -> str:
+        """The cached access token, fetched anew when missing or about to expire."""
+        now = self._clock()
+        if (
+            self._token is not None
+            and self._token_expires_at is not None
+            and now < self._token_expires_at
+        ):
+            return self._token
+        token, lifetime_s = self._request_token()
+        margin_s = min(TOKEN_REFRESH_MARGIN_S, lifetime_s / 2)
+        self._token = token
+        self._token_expires_at = now + timedelta(seconds=lifetime_s - margin_s)
+        return token
+
+    def _request_token(self) -> tuple[str, float]:
+        """POST the client-credentials grant; return the token and its lifetime in seconds."""
+        body = self._post_form(
+            f"{self._auth_url}{ACCESS_TOKEN_PATH}",
+            data={"grant_type": "client_credentials"},
+            auth=self._require_configured(),
+        )
+        data = _load_object(body, "access token")
+        error = data.get("error")
+        if error is not None:  # Reddit reports a refused grant with status 200
+            raise SourceError(
+                f"Reddit refused the token request ({error!r}): "
+                "check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
+            )
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise SourceError("Reddit access token body has no 'access_token'")
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            lifetime_s = float(expires_in) if expires_in > 0 else 0.0
+        else:
+            lifetime_s = DEFAULT_TOKEN_LIFETIME_S
+        return token, lifetime_s
+
+    def _post_form(self, url: str, *, data: dict[str, str], auth: tuple[str, str]) -> bytes:
+        """POST a form with HttpGetter's care: bounded body, 429 → RateLimited, else SourceError."""
+        headers = {"User-Agent": self._user_agent}
+        try:
+            with self._client.stream(
+                "POST", url, data=data, auth=auth, headers=headers, follow_redirects=False
+            ) as response:
+                status = response.status_code
+                if status == 429:
+                    wait = retry_after_s(response.headers, now=self._clock())
+                    raise RateLimited(
+                        f"Reddit rate-limited the token request; retry in {wait:g} s",
+                        retry_after_s=wait,
+                    )
+                if not 200 <= status < 300:
+                    snippet = _read_capped(response, ERROR_SNIPPET_BYTES, cut=True)
+                    hint = (
+                        ": check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
+                        if status in (400, 401, 403)
+                        else ""
+                    )
+                    raise SourceError(
+                        f"Reddit answered HTTP {status} for the token request{hint}: "
+                        f"{snippet.decode('utf-8', 'replace')!r}"
+                    )
+                return _read_capped(response, TOKEN_MAX_BODY_BYTES, cut=False)
+        except httpx.TimeoutException as exc:
+            raise SourceError(f"Reddit timed out on the token request to {url}") from exc
+        except httpx.RequestError as exc:
+            raise SourceError(f"Reddit token request to {url} failed: {exc}") from exc
+
+
+def _search_params(spec: SearchSpec, after: str | None) -> dict[str, str]:
+    params = {
+        "q": spec.query,
+        "sort": "new",
+        "type": "link",
+        "limit": str(SEARCH_LIMIT),
+        "raw_json": "1",  # text as typed, not HTML-escaped
+        "restrict_sr": "false",
+    }
+    if after is not None:
+        params["after"] = after
+    return params
+
+
+def _remaining_requests(headers: httpx.Headers) -> float | None:
+    raw = headers.get("x-ratelimit-remaining")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _advance(
+    cursor: dict[str, Any], old_mark: _Mark | None, mentions: list[FetchedMention]
+) -> dict[str, Any]:
+    """The cursor after a complete fetch: the newest submission seen, never an older one."""
+    if not mentions:
+        return dict(cursor)
+    newest = mentions[-1]
+    created_utc = newest.created_at.timestamp()
+    if old_mark is not None and (old_mark.created_utc, _id36(old_mark.fullname)) >= (
+        created_utc,
+        _id36(newest.external_id),
+    ):
+        return dict(cursor)
+    return {"newest": newest.external_id, "newest_created_utc": created_utc}
+
+
+def _cursor_mark(cursor: dict[str, Any]) -> _Mark | None:
+    if not cursor:
+        return None
+    fullname = cursor.get("newest")
+    created_utc = cursor.get("newest_created_utc")
+    if not isinstance(fullname, str) or not fullname.startswith("t3_"):
+        raise ValueError(f"Reddit cursor 'newest' must be a t3_ fullname, got {fullname!r}")
+    if isinstance(created_utc, bool) or not isinstance(created_utc, int | float):
+        raise ValueError(
+            f"Reddit cursor 'newest_created_utc' must be a number, got {created_utc!r}"
+        )
+    return _Mark(fullname, float(created_utc))
+
+
+def _id36(fullname: str) -> int:
+    """The base-36 number of a fullname, for ordering posts made in the same second."""
+    try:
+        return int(fullname.partition("_")[2], 36)
+    except ValueError:
+        return -1
+
+
+def _read_capped(response: httpx.Response, cap: int, *, cut: bool) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            if cut:
+                return b"".join(chunks)[:cap]
+            raise SourceError(f"Reddit sent more than the {cap}-byte cap for the token request")
+    return b"".join(chunks)
+
+
+def _load_object(body: bytes, what: str) -> dict[str, Any]:
+    return load_json_object(body, f"Reddit {what} body")
+
+
+def _parse_listing(body: bytes) -> _Listing:
+    data = _load_object(body, "search")
+    listing = data.get("data")
+    if not isinstance(listing, dict) or not isinstance(listing.get("children"), list):
+        raise SourceError("Reddit search body is not a Listing with 'data.children'")
+    children: list[Any] = listing["children"]
+    mentions = [m for m in (_mention_from(child) for child in children) if m is not None]
+    after = listing.get("after")
+    return _Listing(
+        mentions=mentions,
+        after=after if isinstance(after, str) and after else None,
+        child_count=len(children),
+    )
+
+
+def _mention_from(child: object) -> FetchedMention | None:
+    """Map one Listing child to a mention; None (logged) when it has no fullname or no time."""
+    data = child.get("data") if isinstance(child, dict) else None
+    if not isinstance(data, dict):
+        logger.warning("Skipping Reddit listing child without a data object: %r", child)
+        return None
+    fullname = _opt_str(data.get("name"))
+    if fullname is None or not fullname.startswith("t3_"):
+        logger.warning("Skipping Reddit child that is not a submission (name=%r)", fullname)
+        return None
+    created_at = _time_from(data.get("created_utc"))
+    if created_at is None:
+        logger.warning("Skipping Reddit submission %s without created_utc", fullname)
+        return None
+
+    title = _opt_str(data.get("title"))
+    selftext = _opt_str(data.get("selftext"))
+    if selftext is not None and selftext.strip() in REMOVED_TEXTS:
+        selftext = None
+    permalink = _opt_str(data.get("permalink"))
+    url = WEB_URL + permalink if permalink and permalink.startswith("/") else None
+    if url is None:
+        url = f"{WEB_URL}/comments/{quote(fullname.removeprefix('t3_'), safe='')}/"
+    if selftext is not None:
+        text = clean_text(selftext)
+    else:
+        # A link post's only words are its title and its target, which search also matches.
+        link = _opt_str(data.get("url"))
+        link = link if link and link.startswith(("https://", "http://")) and link != url else None
+        text = clean_text("\n".join(p for p in (title, link) if p))
+
+    handle = _opt_str(data.get("author")) or ""
+    return FetchedMention(
+        network=NETWORK,
+        external_id=fullname,
+        url=url,
+        text=text,
+        created_at=created_at,
+        author=FetchedAuthor(handle=handle, url=_user_url(handle)),
+        likes=_opt_int(data.get("score")),
+        reposts=_opt_int(data.get("num_crossposts")),
+        replies=_opt_int(data.get("num_comments")),
+        conversation_id=fullname,  # a submission is its own thread
+        title=clean_text(title) if title else None,
+    )
+
+
+def _author_from_about(body: dict[str, Any]) -> FetchedAuthor | None:
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return None
+    handle = _opt_str(data.get("name"))
+    if handle is None:
+        return None
+    karma = _opt_int(data.get("total_karma"))
+    if karma is None:
+        parts = [_opt_int(data.get("link_karma")), _opt_int(data.get("comment_karma"))]
+        karma = (
+            sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
+        )
+    profile = data.get("subreddit")
+    profile = profile if isinstance(profile, dict) else {}
+    verified = data.get("verified")
+    return FetchedAuthor(
+        handle=handle,
+        display_name=_opt_str(profile.get("title")),
+        url=_user_url(handle),
+        # A user's followers are the subscribers of their profile subreddit.
+        followers=_opt_int(profile.get("subscribers")),
+        karma=karma,
+        created_at=_time_from(data.get("created_utc")),
+        verified=verified if isinstance(verified, bool) else None,
+    )
+
+
+def _user_url(handle: str) -> str | None:
+    if not handle or handle == DELETED_AUTHOR:
+        return None
+    return f"{WEB_URL}/user/{quote(handle, safe='')}/"
+
+
+def _time_from(epoch: object) -> datetime | None:
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        try:
+            return datetime.fromtimestamp(epoch, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def _opt_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
