@@ -19,6 +19,7 @@ from bot.db import make_engine, session_scope
 from bot.deps import Deps, make_http_client, utcnow
 from bot.logs import configure_logging
 from bot.sources import NETWORKS, build_sources
+from bot.sources.base import Source
 from bot.sources.sample import SampleSource
 from bot.watches import WatchError, add_watch, list_watches, remove_watch
 
@@ -51,10 +52,15 @@ def _require_schema(settings: Settings) -> None:
         engine.dispose()
 
 
+def _sources(settings: Settings) -> dict[str, Source]:
+    feeds = make_http_client(guarded=not settings.allow_private_urls)
+    return build_sources(settings, make_http_client(), feed_http=feeds)
+
+
 def build_deps(settings: Settings, *, console: TextIO | None = None) -> Deps:
     """Wire settings into engine, chat backend and sources (console chat when `console`)."""
     engine = make_engine(settings.database_url)
-    sources = build_sources(settings, make_http_client())
+    sources = _sources(settings)
     if console is not None:
         # A terminal has no rate limit: show the cards as fast as they come.
         settings = settings.model_copy(update={"post_interval_s": 0.0})
@@ -281,7 +287,7 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     """Search the networks now and print the cards that would be posted; store nothing."""
     from bot.preview import preview_cards
 
-    sources = build_sources(settings, make_http_client())
+    sources = _sources(settings)
     names = args.source or [n for n, s in sources.items() if not s.missing_settings]
     options = {
         "feed_url": args.feed_url,
@@ -314,7 +320,7 @@ def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.health import describe_health
 
     engine = make_engine(settings.database_url)
-    sources = build_sources(settings, make_http_client())
+    sources = _sources(settings)
     try:
         with session_scope(engine) as session:
             rows = describe_health(session=session, sources=sources, now=utcnow())

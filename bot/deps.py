@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from bot.chat import ChatBackend
 from bot.config import Settings
+from bot.netsafe import guarded_transport
 from bot.sources.base import Source
 
 HTTP_TIMEOUT_S = 20.0
@@ -35,10 +36,15 @@ class Deps:
     sleep: Callable[[float], None] = time.sleep
 
 
-def make_http_client() -> httpx.Client:
-    """The shared HTTP client for the networks: timeouts, a descriptive User-Agent, no redirects."""
+def make_http_client(*, guarded: bool = False) -> httpx.Client:
+    """An HTTP client for the networks: timeouts, a descriptive User-Agent, no auto-redirects.
+
+    `guarded` clients connect only to public addresses, for URLs users give us (feeds).
+    """
     return httpx.Client(
         timeout=httpx.Timeout(HTTP_TIMEOUT_S),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=guarded_transport() if guarded else None,
     )

@@ -31,6 +31,8 @@ _TAG = re.compile(r"^\w+$", re.UNICODE)
 _SITE = re.compile(r"^[a-z0-9.-]+\.[a-z]{2,}$")
 # Networks whose search understands OR between alternatives.
 OR_NETWORKS = frozenset({"x", "reddit"})
+# Networks that hand over a whole feed, unsearched: one read, filtered here.
+FEED_NETWORKS = frozenset({"rss", "appstore"})
 
 
 class QueryError(ValueError):
@@ -85,7 +87,9 @@ class Query:
             dict.fromkeys(t.value for alt in self.alternatives for t in alt if t.kind == "tag")
         )
         common = {k: v for k, v in options.items() if v is not None}
-        if network in OR_NETWORKS:
+        if network in FEED_NETWORKS:
+            natives = [self.source_text]
+        elif network in OR_NETWORKS:
             natives = [_native_or(self, network)]
         else:
             natives = [_native_clause(alt, self.exclusions, network) for alt in self.alternatives]

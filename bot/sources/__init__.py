@@ -10,12 +10,15 @@ import httpx
 from pydantic import SecretStr
 
 from bot.config import Settings
+from bot.sources.appstore import AppStoreSource
 from bot.sources.base import Source
 from bot.sources.hackernews import HackerNewsSource
 from bot.sources.reddit import RedditSource
+from bot.sources.rss import RssSource
+from bot.sources.stackexchange import StackExchangeSource
 from bot.sources.x import XSource
 
-NETWORKS = ("hackernews", "reddit", "x")
+NETWORKS = ("hackernews", "reddit", "x", "rss", "appstore", "stackexchange")
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -23,11 +26,34 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def build_sources(
-    settings: Settings, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep
+    settings: Settings,
+    http: httpx.Client,
+    *,
+    feed_http: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Source]:
-    """Every network's source, keyed by name; unconfigured ones say what they miss."""
+    """Every network's source, keyed by name; unconfigured ones say what they miss.
+
+    `feed_http` fetches URLs users supply (feeds); it must refuse private addresses.
+    """
     backfill = timedelta(hours=settings.backfill_hours)
     return {
+        "rss": RssSource(
+            feed_http or http,
+            backfill=backfill,
+            allow_private=settings.allow_private_urls,
+            sleep=sleep,
+        ),
+        "appstore": AppStoreSource(
+            http, base_url=settings.appstore_url, backfill=backfill, sleep=sleep
+        ),
+        "stackexchange": StackExchangeSource(
+            http,
+            base_url=settings.stackexchange_url,
+            key=_secret(settings.stackexchange_key),
+            backfill=backfill,
+            sleep=sleep,
+        ),
         "hackernews": HackerNewsSource(
             http, base_url=settings.hackernews_url, backfill=backfill, sleep=sleep
         ),

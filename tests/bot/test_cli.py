@@ -127,3 +127,53 @@ def test_worker_once_on_the_console_posts_nothing_without_watches(env: dict[str,
 
     assert result.returncode == 0, result.stderr
     assert "0 new mentions, 0 cards posted." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source", "rss"], "needs --feed-url"),
+        (["--source", "rss", "--feed-url", "http://127.1/feed"], "feed URL refused"),
+        (["--source", "rss", "--feed-url", "http://0x7f000001/"], "feed URL refused"),
+        (["--source", "rss", "--feed-url", "file:///etc/passwd"], "only http and https"),
+        (
+            ["--source", "hackernews", "--feed-url", "https://example.com/f"],
+            "only for --source rss",
+        ),
+    ],
+)
+def test_watch_add_refuses_unsafe_or_misplaced_feed_urls(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    overheard("db", "upgrade", env=env)
+
+    result = overheard("watch", "add", "acme", "--channel", "C0123ABCD", *args, env=env)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "No watches" in overheard("watch", "list", env=env).stdout
+
+
+def test_watch_add_on_several_networks_and_sources_status(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+
+    added = overheard(
+        "watch",
+        "add",
+        '"acme cloud" OR @acme -jobs',
+        "--source",
+        "hackernews",
+        "--source",
+        "x",
+        "--channel",
+        "C0123ABCD",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "hackernews, x" in added.stdout
+    overheard("worker", "--once", env={**env, "OVERHEARD_HACKERNEWS_URL": "http://127.0.0.1:9"})
+
+    status = overheard("sources", "status", env=env)
+
+    assert status.returncode == 1  # something needs attention
+    assert "not configured" in status.stdout and "X_BEARER_TOKEN" in status.stdout

@@ -113,3 +113,9 @@ def test_a_word_query_matches_any_text_containing_that_word(word: str, noise: st
     assert parse_query(word).matches(f"{noise} {word.upper()} {noise}") or (
         any(ch.isalnum() or ch == "_" for ch in noise[-1:] + noise[:1])
     )
+
+
+def test_feeds_are_read_once_whatever_the_alternatives() -> None:
+    specs = parse_query("acme OR globex").specs("rss", feed_url="https://alerts.example/f")
+
+    assert len(specs) == 1
