@@ -83,20 +83,23 @@ class Query:
 
     def specs(self, network: str, **options: str | None) -> list[SearchSpec]:
         """The searches to run on `network`: one, or one per alternative where OR is unknown."""
-        tags = tuple(
-            dict.fromkeys(t.value for alt in self.alternatives for t in alt if t.kind == "tag")
-        )
         common = {k: v for k, v in options.items() if v is not None}
+        everything = tuple(t for alt in self.alternatives for t in alt)
         if network in FEED_NETWORKS:
-            natives = [self.source_text]
+            searches = [(self.source_text, everything)]
         elif network in OR_NETWORKS:
-            natives = [_native_or(self, network)]
+            searches = [(_native_or(self, network), everything)]
         else:
-            natives = [_native_clause(alt, self.exclusions, network) for alt in self.alternatives]
-        return [
-            SearchSpec(query=q, hashtags=tags, lang=self.lang, **common)
-            for q in dict.fromkeys(natives)
-        ]
+            searches = [
+                (_native_clause(alt, self.exclusions, network), alt) for alt in self.alternatives
+            ]
+        specs: dict[str, SearchSpec] = {}
+        for native, terms in searches:
+            tags = tuple(dict.fromkeys(t.value for t in terms if t.kind == "tag"))
+            specs.setdefault(
+                native, SearchSpec(query=native, hashtags=tags, lang=self.lang, **common)
+            )
+        return list(specs.values())
 
 
 def parse_query(raw: str) -> Query:

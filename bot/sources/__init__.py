@@ -12,13 +12,24 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.sources.appstore import AppStoreSource
 from bot.sources.base import Source
+from bot.sources.bluesky import BlueskySource
 from bot.sources.hackernews import HackerNewsSource
+from bot.sources.mastodon import MastodonSource
 from bot.sources.reddit import RedditSource
 from bot.sources.rss import RssSource
 from bot.sources.stackexchange import StackExchangeSource
 from bot.sources.x import XSource
 
-NETWORKS = ("hackernews", "reddit", "x", "rss", "appstore", "stackexchange")
+NETWORKS = (
+    "hackernews",
+    "mastodon",
+    "bluesky",
+    "reddit",
+    "x",
+    "rss",
+    "appstore",
+    "stackexchange",
+)
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -56,6 +67,21 @@ def build_sources(
         ),
         "hackernews": HackerNewsSource(
             http, base_url=settings.hackernews_url, backfill=backfill, sleep=sleep
+        ),
+        "mastodon": MastodonSource(
+            http,
+            base_url=settings.mastodon_url,
+            access_token=_secret(settings.mastodon_access_token),
+            backfill=backfill,
+            sleep=sleep,
+        ),
+        "bluesky": BlueskySource(
+            http,
+            base_url=settings.bluesky_url,
+            handle=settings.bluesky_handle,
+            app_password=_secret(settings.bluesky_app_password),
+            backfill=backfill,
+            sleep=sleep,
         ),
         "reddit": RedditSource(
             http,

@@ -119,3 +119,12 @@ def test_feeds_are_read_once_whatever_the_alternatives() -> None:
     specs = parse_query("acme OR globex").specs("rss", feed_url="https://alerts.example/f")
 
     assert len(specs) == 1
+
+
+def test_each_alternative_carries_only_its_own_hashtags() -> None:
+    specs = parse_query("#acme OR #globex cloud").specs("mastodon")
+
+    assert [(s.query, s.hashtags) for s in specs] == [
+        ("#acme", ("acme",)),
+        ("#globex cloud", ("globex",)),
+    ]
