@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ from bot.sources.base import (
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import http_url, iso_time
 from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter, load_json_object
 from bot.text import clean_text
 
@@ -207,7 +208,7 @@ def _review_from(entry: object, *, app_id: str, country: str, now: datetime) -> 
         logger.warning("Skipping App Store review %s with rating %r", review_id, entry["im:rating"])
         return None
 
-    updated = _time_from(_label(entry.get("updated")))
+    updated = iso_time(_label(entry.get("updated")))
     title = clean_text(_label(entry.get("title")) or "")
     content = clean_text(_label(entry.get("content")) or "")  # the feed's text is plain
     author_node = entry.get("author")
@@ -222,12 +223,12 @@ def _review_from(entry: object, *, app_id: str, country: str, now: datetime) -> 
         mention=FetchedMention(
             network=NETWORK,
             external_id=f"appstore:{country}:{review_id}",
-            url=_http_url(href) or APP_REVIEWS_URL.format(cc=country, app_id=app_id),
+            url=http_url(href) or APP_REVIEWS_URL.format(cc=country, app_id=app_id),
             # The stars lead the text so a reader (and the sentiment scorer) sees them first.
             text="\n".join(p for p in (stars(rating), title, content) if p),
             created_at=min(updated, now) if updated else now,
             author=FetchedAuthor(
-                handle=name, display_name=name or None, url=_http_url(_label(author.get("uri")))
+                handle=name, display_name=name or None, url=http_url(_label(author.get("uri")))
             ),
             rating=rating,
         ),
@@ -266,27 +267,3 @@ def _rating(raw: str | None) -> int | None:
         return None
     value = int(raw)
     return value if 1 <= value <= 5 else None
-
-
-def _time_from(iso: str | None) -> datetime | None:
-    if not iso:
-        return None
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _http_url(raw: object) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        parts = urlsplit(raw.strip())
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return raw.strip()

@@ -31,11 +31,12 @@ from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
     FetchResult,
-    RateLimited,
     SearchSpec,
     SourceError,
 )
-from bot.sources.http import RETRIES, HttpGetter, load_json_object, retry_after_s
+from bot.sources.fields import iso_time, opt_count, opt_str
+from bot.sources.http import RETRIES, HttpGetter, load_json_object
+from bot.sources.http import post as http_post
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -314,38 +315,20 @@ class BlueskySource:
         self, method: str, *, json_body: dict[str, str] | None = None, bearer: str | None = None
     ) -> dict[str, Any]:
         """POST to an XRPC procedure with GET's care: bounded body, rate limits, clear errors."""
-        url = f"{self._base_url}/xrpc/{method}"
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        try:
-            # Never follow a redirect: it would carry the password or token to another place.
-            with self._client.stream(
-                "POST", url, json=json_body, headers=headers, follow_redirects=False
-            ) as response:
-                status = response.status_code
-                if status == 429:
-                    wait = retry_after_s(response.headers, now=self._http.clock())
-                    raise RateLimited(
-                        f"Bluesky rate-limited {method}; retry in {wait:g} s", retry_after_s=wait
-                    )
-                body = _read_capped(response, method)
-        except httpx.TimeoutException as exc:
-            raise SourceError(f"Bluesky timed out on {method}") from exc
-        except httpx.RequestError as exc:
-            raise SourceError(f"Bluesky {method} request failed: {exc}") from exc
-        if not 200 <= status < 300:
-            raise _xrpc_error(method, status, body)
-        return load_json_object(body, f"Bluesky {method} body")
-
-
-def _read_capped(response: httpx.Response, method: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_SESSION_BODY_BYTES:
-            raise SourceError(f"Bluesky {method} sent more than {MAX_SESSION_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        page = http_post(
+            self._client,
+            f"{self._base_url}/xrpc/{method}",
+            network="Bluesky",
+            what=method,
+            max_body_bytes=MAX_SESSION_BODY_BYTES,
+            error_body_bytes=MAX_SESSION_BODY_BYTES,
+            clock=self._http.clock,
+            headers={"Authorization": f"Bearer {bearer}"} if bearer else {},
+            json_body=json_body,
+        )
+        if not 200 <= page.status < 300:
+            raise _xrpc_error(method, page.status, page.body)
+        return load_json_object(page.body, f"Bluesky {method} body")
 
 
 def _xrpc_error(method: str, status: int, body: bytes) -> XrpcError:
@@ -376,7 +359,7 @@ def _cursor_time(cursor: dict[str, Any], key: str) -> datetime | None:
     value = cursor.get(key)
     if value is None:
         return None
-    parsed = _time_from(value)
+    parsed = iso_time(value)
     if parsed is None:
         raise ValueError(f"Bluesky cursor {key!r} must be an ISO time, got {value!r}")
     return parsed
@@ -442,7 +425,7 @@ def _mention_from(post: object) -> FetchedMention | None:
     if not isinstance(post, dict):
         logger.warning("Skipping Bluesky post that is not an object: %r", post)
         return None
-    uri = _opt_str(post.get("uri"))
+    uri = opt_str(post.get("uri"))
     did, rkey = _did_and_rkey(uri)
     if uri is None or did is None or rkey is None:
         logger.warning("Skipping Bluesky post without an at:// post uri (uri=%r)", uri)
@@ -453,28 +436,28 @@ def _mention_from(post: object) -> FetchedMention | None:
         logger.warning("Skipping Bluesky post %s without createdAt or indexedAt", uri)
         return None
     author_view = _obj(post.get("author"))
-    if _opt_str(author_view.get("did")) is None:
+    if opt_str(author_view.get("did")) is None:
         author_view = {**author_view, "did": did}
     author = _author_from(author_view) or FetchedAuthor(handle=did, url=PROFILE_URL.format(did))
     langs = record.get("langs")
-    lang = _opt_str(langs[0]) if isinstance(langs, list) and langs else None
+    lang = opt_str(langs[0]) if isinstance(langs, list) and langs else None
     reply = _obj(record.get("reply"))
-    parent_uri = _opt_str(_obj(reply.get("parent")).get("uri"))
-    root_uri = _opt_str(_obj(reply.get("root")).get("uri"))
-    reposts = _opt_count(post.get("repostCount"))
-    quotes = _opt_count(post.get("quoteCount"))
+    parent_uri = opt_str(_obj(reply.get("parent")).get("uri"))
+    root_uri = opt_str(_obj(reply.get("root")).get("uri"))
+    reposts = opt_count(post.get("repostCount"))
+    quotes = opt_count(post.get("quoteCount"))
     return FetchedMention(
         network=NETWORK,
         external_id=uri,
         url=POST_URL.format(quote(author.handle, safe=":"), quote(rkey, safe="")),
-        text=clean_text(_opt_str(record.get("text")) or ""),
+        text=clean_text(opt_str(record.get("text")) or ""),
         created_at=created_at,
         author=author,
         lang=lang,
-        likes=_opt_count(post.get("likeCount")),
+        likes=opt_count(post.get("likeCount")),
         # A quote post passes the post on as a repost does, with words of its own.
         reposts=None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0),
-        replies=_opt_count(post.get("replyCount")),
+        replies=opt_count(post.get("replyCount")),
         parent_id=parent_uri,
         conversation_id=root_uri or parent_uri or uri,
     )
@@ -482,21 +465,21 @@ def _mention_from(post: object) -> FetchedMention | None:
 
 def _author_from(view: dict[str, Any]) -> FetchedAuthor | None:
     """An author from a profile view (basic or detailed); None without a did or handle."""
-    did = _opt_str(view.get("did"))
-    raw_handle = _opt_str(view.get("handle"))
+    did = opt_str(view.get("did"))
+    raw_handle = opt_str(view.get("handle"))
     # An unverifiable handle reads "handle.invalid" for everyone: the did tells them apart.
     handle = did if raw_handle in (None, INVALID_HANDLE) else raw_handle
     if handle is None:
         return None
-    status = _opt_str(_obj(view.get("verification")).get("verifiedStatus"))
+    status = opt_str(_obj(view.get("verification")).get("verifiedStatus"))
     return FetchedAuthor(
         handle=handle,
-        display_name=clean_text(_opt_str(view.get("displayName")) or "") or None,
+        display_name=clean_text(opt_str(view.get("displayName")) or "") or None,
         url=PROFILE_URL.format(quote(handle, safe=":")),
-        followers=_opt_count(view.get("followersCount")),
-        following=_opt_count(view.get("followsCount")),
-        posts=_opt_count(view.get("postsCount")),
-        created_at=_time_from(view.get("createdAt")),
+        followers=opt_count(view.get("followersCount")),
+        following=opt_count(view.get("followsCount")),
+        posts=opt_count(view.get("postsCount")),
+        created_at=iso_time(view.get("createdAt")),
         verified=None if status is None else status == "valid",
     )
 
@@ -510,7 +493,7 @@ def _profiles_by_did(body: bytes) -> dict[str, FetchedAuthor]:
     for profile in profiles:
         if not isinstance(profile, dict):
             continue
-        did, author = _opt_str(profile.get("did")), _author_from(profile)
+        did, author = opt_str(profile.get("did")), _author_from(profile)
         if did is not None and author is not None:
             found[did] = author
     return found
@@ -534,35 +517,13 @@ def _post_sort_at(post: object) -> datetime | None:
     """The earlier of `createdAt` and `indexedAt`, as the search orders posts by."""
     if not isinstance(post, dict):
         return None
-    created_at = _time_from(_obj(post.get("record")).get("createdAt"))
-    indexed_at = _time_from(post.get("indexedAt"))
+    created_at = iso_time(_obj(post.get("record")).get("createdAt"))
+    indexed_at = iso_time(post.get("indexedAt"))
     # A `createdAt` in the future (a wrong clock) can't jump ahead of when it was indexed.
     if created_at is None or indexed_at is None:
         return created_at or indexed_at
     return min(created_at, indexed_at)
 
 
-def _time_from(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # the protocol requires a zone; never guess a local one
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def _obj(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _opt_count(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from bot.sources.base import (
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import epoch_time, iso_time, opt_int, opt_str
 from bot.sources.http import RETRIES, HttpGetter, load_json_object
 from bot.text import html_to_text
 
@@ -177,8 +178,8 @@ def _parse_search_page(body: bytes) -> _SearchPage:
     return _SearchPage(
         mentions=mentions,
         hit_count=len(hits),
-        nb_pages=_opt_int(data.get("nbPages")),
-        nb_hits=_opt_int(data.get("nbHits")),
+        nb_pages=opt_int(data.get("nbPages")),
+        nb_hits=opt_int(data.get("nbHits")),
     )
 
 
@@ -193,7 +194,7 @@ def _mention_from(hit: object) -> FetchedMention | None:
     if not isinstance(object_id, str) or not object_id:
         logger.warning("Skipping Hacker News hit without objectID (objectID=%r)", object_id)
         return None
-    created_at = _time_from(hit.get("created_at_i"), hit.get("created_at"))
+    created_at = _time_from(hit)
     if created_at is None:
         logger.warning("Skipping Hacker News hit %s without created_at_i", object_id)
         return None
@@ -202,21 +203,21 @@ def _mention_from(hit: object) -> FetchedMention | None:
     tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
     is_comment = "comment" in tags or ("story" not in tags and "comment_text" in hit)
     if is_comment:
-        title = _opt_str(hit.get("story_title"))
-        text = html_to_text(_opt_str(hit.get("comment_text")) or "")
+        title = opt_str(hit.get("story_title"))
+        text = html_to_text(opt_str(hit.get("comment_text")) or "")
     else:
-        title = _opt_str(hit.get("title"))
-        text = html_to_text(_opt_str(hit.get("story_text")) or "")
+        title = opt_str(hit.get("title"))
+        text = html_to_text(opt_str(hit.get("story_text")) or "")
         if not text:
             # A link story's only words are its title and its URL; Algolia matches the URL
             # too, so keep it: it is often why the story matched.
-            text = "\n".join(p for p in (title, _opt_str(hit.get("url"))) if p)
+            text = "\n".join(p for p in (title, opt_str(hit.get("url"))) if p)
 
-    handle = _opt_str(hit.get("author")) or ""
-    story_id = _opt_int(hit.get("story_id"))
-    parent_id = _opt_int(hit.get("parent_id"))
+    handle = opt_str(hit.get("author")) or ""
+    story_id = opt_int(hit.get("story_id"))
+    parent_id = opt_int(hit.get("parent_id"))
     if story_id is None and not is_comment:
-        story_id = _opt_int(object_id)  # a story's conversation is itself
+        story_id = opt_int(object_id)  # a story's conversation is itself
     return FetchedMention(
         network=NETWORK,
         external_id=object_id,
@@ -224,8 +225,8 @@ def _mention_from(hit: object) -> FetchedMention | None:
         text=text,
         created_at=created_at,
         author=FetchedAuthor(handle=handle, url=_user_url(handle) if handle else None),
-        likes=_opt_int(hit.get("points")),
-        replies=_opt_int(hit.get("num_comments")),
+        likes=opt_int(hit.get("points")),
+        replies=opt_int(hit.get("num_comments")),
         parent_id=str(parent_id) if parent_id is not None else None,
         conversation_id=str(story_id) if story_id is not None else None,
         title=title,
@@ -233,14 +234,14 @@ def _mention_from(hit: object) -> FetchedMention | None:
 
 
 def _author_from(data: dict[str, Any], *, handle: str | None) -> FetchedAuthor | None:
-    username = _opt_str(data.get("username")) or handle
+    username = opt_str(data.get("username")) or handle
     if not username:
         return None
     return FetchedAuthor(
         handle=username,
         url=_user_url(username),
-        karma=_opt_int(data.get("karma")),
-        created_at=_time_from(data.get("created_at_i"), data.get("created_at")),
+        karma=opt_int(data.get("karma")),
+        created_at=_time_from(data),
     )
 
 
@@ -248,33 +249,6 @@ def _user_url(handle: str) -> str:
     return USER_URL.format(quote(handle, safe=""))
 
 
-def _time_from(epoch: object, iso: object) -> datetime | None:
-    """Return a UTC time from epoch seconds, else from an ISO 8601 string, else None."""
-    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
-        try:
-            return datetime.fromtimestamp(epoch, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    if isinstance(iso, str):
-        try:
-            parsed = datetime.fromisoformat(iso)
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:  # Algolia writes UTC; never guess the local zone
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    return None
-
-
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _time_from(item: dict[str, Any]) -> datetime | None:
+    """A UTC time from `created_at_i` (epoch seconds), else from `created_at` (ISO 8601)."""
+    return epoch_time(item.get("created_at_i")) or iso_time(item.get("created_at"))

@@ -119,17 +119,17 @@ class HttpGetter:
                     raise RateLimited(
                         f"{self.network} rate-limited GET {_short(url)}; retry in {wait:g} s",
                         retry_after_s=wait,
-                        body=_read(response, RATE_LIMIT_BODY_BYTES, cut=True),
+                        body=read_capped(response, RATE_LIMIT_BODY_BYTES, cut=True),
                     )
                 if status >= 500:
                     raise _Retryable(f"{self.network} answered HTTP {status} for {_short(url)}")
                 if status not in ok_statuses:
-                    snippet = _read(response, ERROR_SNIPPET_BYTES, cut=True)
+                    snippet = read_capped(response, ERROR_SNIPPET_BYTES, cut=True)
                     raise SourceError(
                         f"{self.network} answered HTTP {status} for {_short(url)}: "
                         f"{snippet.decode('utf-8', 'replace')!r}"
                     )
-                body = _read(response, self.max_body_bytes, cut=False, network=self.network)
+                body = read_capped(response, self.max_body_bytes, cut=False, network=self.network)
                 return Page(str(response.url), status, response.headers, body)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{self.network} timed out on {_short(url)}") from exc
@@ -141,6 +141,54 @@ class HttpGetter:
             raise _Retryable(f"{self.network} unreachable at {_short(url)}: {exc}") from exc
         except httpx.RequestError as exc:
             raise SourceError(f"{self.network} request to {_short(url)} failed: {exc}") from exc
+
+
+def post(
+    client: httpx.Client,
+    url: str,
+    *,
+    network: str,
+    what: str,
+    max_body_bytes: int,
+    error_body_bytes: int = ERROR_SNIPPET_BYTES,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    form: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Page:
+    """POST once, never following a redirect; return any status but 429 as a Page.
+
+    A redirect would carry the credentials a POST holds to another place, and a POST is not
+    retried: the caller decides what its status means. `what` names the request in messages
+    ("the token request"). A 429 raises RateLimited; a 2xx body over `max_body_bytes` and a
+    failed request raise SourceError; any other status's body is cut to `error_body_bytes`.
+    """
+    try:
+        with client.stream(
+            "POST",
+            url,
+            json=json_body,
+            data=form,
+            headers=headers,
+            auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
+            follow_redirects=False,
+        ) as response:
+            status = response.status_code
+            if status == 429:
+                wait = retry_after_s(response.headers, now=clock())
+                raise RateLimited(
+                    f"{network} rate-limited {what}; retry in {wait:g} s", retry_after_s=wait
+                )
+            if 200 <= status < 300:
+                body = read_capped(response, max_body_bytes, cut=False, network=network)
+            else:
+                body = read_capped(response, error_body_bytes, cut=True)
+            return Page(str(response.url), status, response.headers, body)
+    except httpx.TimeoutException as exc:
+        raise SourceError(f"{network} timed out on {what}") from exc
+    except httpx.RequestError as exc:
+        raise SourceError(f"{network}: {what} failed: {exc}") from exc
 
 
 class _Retryable(Exception):
@@ -156,7 +204,9 @@ def _short(url: str) -> str:
     return url if len(url) <= 200 else url[:200] + "…"
 
 
-def _read(response: httpx.Response, cap: int, *, cut: bool, network: str = "the network") -> bytes:
+def read_capped(
+    response: httpx.Response, cap: int, *, cut: bool, network: str = "the network"
+) -> bytes:
     """Read at most `cap` bytes of the decoded body; past the cap, cut it or refuse it."""
     declared = response.headers.get("content-length", "")
     if not cut and declared.isdigit() and int(declared) > cap:

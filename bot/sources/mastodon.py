@@ -23,13 +23,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
 from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
+from bot.sources.fields import iso_time, opt_count, opt_str
 from bot.sources.http import RETRIES, HttpGetter, Page, load_json, load_json_object
 from bot.text import clean_text, html_to_text
 
@@ -366,7 +367,7 @@ def _parse_status_page(body: bytes) -> _StatusPage:
     mentions: list[FetchedMention] = []
     ids: list[str] = []
     for status in statuses:
-        if isinstance(status, dict) and _opt_str(status.get("id")):
+        if isinstance(status, dict) and opt_str(status.get("id")):
             ids.append(status["id"])
         mention = _mention_from(status)
         if mention is not None:
@@ -381,22 +382,22 @@ def _mention_from(status: object) -> FetchedMention | None:
         return None
     reblog = status.get("reblog")
     proper: dict[str, Any] = reblog if isinstance(reblog, dict) else status
-    uri = _opt_str(proper.get("uri"))
+    uri = opt_str(proper.get("uri"))
     if uri is None:
         logger.warning("Skipping Mastodon status %r without uri", status.get("id"))
         return None
-    created_at = _time_from(proper.get("created_at"))
+    created_at = iso_time(proper.get("created_at"))
     if created_at is None:
         logger.warning("Skipping Mastodon status %s without created_at", uri)
         return None
-    url = next((u for u in (_opt_str(proper.get("url")), uri) if u and _is_web(u)), None)
+    url = next((u for u in (opt_str(proper.get("url")), uri) if u and _is_web(u)), None)
     if url is None:
         logger.warning("Skipping Mastodon status %s without an http(s) address", uri)
         return None
     account = proper.get("account")
     author = _author_from(account if isinstance(account, dict) else {})
-    text = html_to_text(_opt_str(proper.get("content")) or "")
-    warning = clean_text(_opt_str(proper.get("spoiler_text")) or "")
+    text = html_to_text(opt_str(proper.get("content")) or "")
+    warning = clean_text(opt_str(proper.get("spoiler_text")) or "")
     if warning:
         text = f"CW: {warning}\n{text}" if text else f"CW: {warning}"
     parent = proper.get("in_reply_to_id")
@@ -408,10 +409,10 @@ def _mention_from(status: object) -> FetchedMention | None:
         text=text,
         created_at=created_at,
         author=author or FetchedAuthor(handle=""),
-        lang=_opt_str(proper.get("language")),
-        likes=_opt_count(proper.get("favourites_count")),
-        reposts=_opt_count(proper.get("reblogs_count")),
-        replies=_opt_count(proper.get("replies_count")),
+        lang=opt_str(proper.get("language")),
+        likes=opt_count(proper.get("favourites_count")),
+        reposts=opt_count(proper.get("reblogs_count")),
+        replies=opt_count(proper.get("replies_count")),
         # `in_reply_to_id` is this server's id of the parent; Mastodon names no thread root,
         # so only a post that starts its thread knows its conversation: itself.
         parent_id=parent_id,
@@ -420,18 +421,18 @@ def _mention_from(status: object) -> FetchedMention | None:
 
 
 def _author_from(account: dict[str, Any]) -> FetchedAuthor | None:
-    url = _opt_str(account.get("url"))
-    handle = _qualified(_opt_str(account.get("acct")) or _opt_str(account.get("username")), url)
+    url = opt_str(account.get("url"))
+    handle = _qualified(opt_str(account.get("acct")) or opt_str(account.get("username")), url)
     if handle is None:
         return None
     return FetchedAuthor(
         handle=handle,
-        display_name=clean_text(_opt_str(account.get("display_name")) or "") or None,
+        display_name=clean_text(opt_str(account.get("display_name")) or "") or None,
         url=url,
-        followers=_opt_count(account.get("followers_count")),
-        following=_opt_count(account.get("following_count")),
-        posts=_opt_count(account.get("statuses_count")),
-        created_at=_time_from(account.get("created_at")),
+        followers=opt_count(account.get("followers_count")),
+        following=opt_count(account.get("following_count")),
+        posts=opt_count(account.get("statuses_count")),
+        created_at=iso_time(account.get("created_at")),
     )
 
 
@@ -448,25 +449,3 @@ def _qualified(acct: str | None, url: str | None) -> str | None:
 
 def _is_web(url: str) -> bool:
     return url.lower().startswith(("https://", "http://"))
-
-
-def _time_from(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _opt_count(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None  # some servers send -1 for counts an account hides
-    return value
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

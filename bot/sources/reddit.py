@@ -15,7 +15,6 @@ with a warning, so that a flood can't pin every fetch to the same pages forever.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,10 +28,10 @@ from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
     FetchResult,
-    RateLimited,
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
 from bot.sources.http import (
     ERROR_SNIPPET_BYTES,
     RETRIES,
@@ -41,6 +40,7 @@ from bot.sources.http import (
     load_json_object,
     retry_after_s,
 )
+from bot.sources.http import post as http_post
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class RedditSource:
                     datetime.fromtimestamp(floor, tz=UTC).isoformat(),
                 )
                 break
-            remaining = _remaining_requests(page.headers)
+            remaining = opt_float(page.headers.get("x-ratelimit-remaining"))
             if remaining is not None and remaining < 1:
                 wait = retry_after_s(page.headers, now=self._clock())
                 logger.warning(
@@ -266,34 +266,29 @@ class RedditSource:
 
     def _post_form(self, url: str, *, data: dict[str, str], auth: tuple[str, str]) -> bytes:
         """POST a form with HttpGetter's care: bounded body, 429 → RateLimited, else SourceError."""
-        headers = {"User-Agent": self._user_agent}
-        try:
-            with self._client.stream(
-                "POST", url, data=data, auth=auth, headers=headers, follow_redirects=False
-            ) as response:
-                status = response.status_code
-                if status == 429:
-                    wait = retry_after_s(response.headers, now=self._clock())
-                    raise RateLimited(
-                        f"Reddit rate-limited the token request; retry in {wait:g} s",
-                        retry_after_s=wait,
-                    )
-                if not 200 <= status < 300:
-                    snippet = _read_capped(response, ERROR_SNIPPET_BYTES, cut=True)
-                    hint = (
-                        ": check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
-                        if status in (400, 401, 403)
-                        else ""
-                    )
-                    raise SourceError(
-                        f"Reddit answered HTTP {status} for the token request{hint}: "
-                        f"{snippet.decode('utf-8', 'replace')!r}"
-                    )
-                return _read_capped(response, TOKEN_MAX_BODY_BYTES, cut=False)
-        except httpx.TimeoutException as exc:
-            raise SourceError(f"Reddit timed out on the token request to {url}") from exc
-        except httpx.RequestError as exc:
-            raise SourceError(f"Reddit token request to {url} failed: {exc}") from exc
+        page = http_post(
+            self._client,
+            url,
+            network="Reddit",
+            what=f"the token request to {url}",
+            max_body_bytes=TOKEN_MAX_BODY_BYTES,
+            error_body_bytes=ERROR_SNIPPET_BYTES,
+            clock=self._clock,
+            headers={"User-Agent": self._user_agent},
+            form=data,
+            auth=auth,
+        )
+        if not 200 <= page.status < 300:
+            hint = (
+                ": check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
+                if page.status in (400, 401, 403)
+                else ""
+            )
+            raise SourceError(
+                f"Reddit answered HTTP {page.status} for the token request{hint}: "
+                f"{page.body.decode('utf-8', 'replace')!r}"
+            )
+        return page.body
 
 
 def _search_params(spec: SearchSpec, after: str | None) -> dict[str, str]:
@@ -308,17 +303,6 @@ def _search_params(spec: SearchSpec, after: str | None) -> dict[str, str]:
     if after is not None:
         params["after"] = after
     return params
-
-
-def _remaining_requests(headers: httpx.Headers) -> float | None:
-    raw = headers.get("x-ratelimit-remaining")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _advance(
@@ -359,19 +343,6 @@ def _id36(fullname: str) -> int:
         return -1
 
 
-def _read_capped(response: httpx.Response, cap: int, *, cut: bool) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            if cut:
-                return b"".join(chunks)[:cap]
-            raise SourceError(f"Reddit sent more than the {cap}-byte cap for the token request")
-    return b"".join(chunks)
-
-
 def _load_object(body: bytes, what: str) -> dict[str, Any]:
     return load_json_object(body, f"Reddit {what} body")
 
@@ -397,20 +368,20 @@ def _mention_from(child: object) -> FetchedMention | None:
     if not isinstance(data, dict):
         logger.warning("Skipping Reddit listing child without a data object: %r", child)
         return None
-    fullname = _opt_str(data.get("name"))
+    fullname = opt_str(data.get("name"))
     if fullname is None or not fullname.startswith("t3_"):
         logger.warning("Skipping Reddit child that is not a submission (name=%r)", fullname)
         return None
-    created_at = _time_from(data.get("created_utc"))
+    created_at = epoch_time(data.get("created_utc"))
     if created_at is None:
         logger.warning("Skipping Reddit submission %s without created_utc", fullname)
         return None
 
-    title = _opt_str(data.get("title"))
-    selftext = _opt_str(data.get("selftext"))
+    title = opt_str(data.get("title"))
+    selftext = opt_str(data.get("selftext"))
     if selftext is not None and selftext.strip() in REMOVED_TEXTS:
         selftext = None
-    permalink = _opt_str(data.get("permalink"))
+    permalink = opt_str(data.get("permalink"))
     url = WEB_URL + permalink if permalink and permalink.startswith("/") else None
     if url is None:
         url = f"{WEB_URL}/comments/{quote(fullname.removeprefix('t3_'), safe='')}/"
@@ -418,11 +389,11 @@ def _mention_from(child: object) -> FetchedMention | None:
         text = clean_text(selftext)
     else:
         # A link post's only words are its title and its target, which search also matches.
-        link = _opt_str(data.get("url"))
+        link = opt_str(data.get("url"))
         link = link if link and link.startswith(("https://", "http://")) and link != url else None
         text = clean_text("\n".join(p for p in (title, link) if p))
 
-    handle = _opt_str(data.get("author")) or ""
+    handle = opt_str(data.get("author")) or ""
     return FetchedMention(
         network=NETWORK,
         external_id=fullname,
@@ -430,9 +401,9 @@ def _mention_from(child: object) -> FetchedMention | None:
         text=text,
         created_at=created_at,
         author=FetchedAuthor(handle=handle, url=_user_url(handle)),
-        likes=_opt_int(data.get("score")),
-        reposts=_opt_int(data.get("num_crossposts")),
-        replies=_opt_int(data.get("num_comments")),
+        likes=opt_int(data.get("score")),
+        reposts=opt_int(data.get("num_crossposts")),
+        replies=opt_int(data.get("num_comments")),
         conversation_id=fullname,  # a submission is its own thread
         title=clean_text(title) if title else None,
     )
@@ -442,12 +413,12 @@ def _author_from_about(body: dict[str, Any]) -> FetchedAuthor | None:
     data = body.get("data")
     if not isinstance(data, dict):
         return None
-    handle = _opt_str(data.get("name"))
+    handle = opt_str(data.get("name"))
     if handle is None:
         return None
-    karma = _opt_int(data.get("total_karma"))
+    karma = opt_int(data.get("total_karma"))
     if karma is None:
-        parts = [_opt_int(data.get("link_karma")), _opt_int(data.get("comment_karma"))]
+        parts = [opt_int(data.get("link_karma")), opt_int(data.get("comment_karma"))]
         karma = (
             sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
         )
@@ -456,12 +427,12 @@ def _author_from_about(body: dict[str, Any]) -> FetchedAuthor | None:
     verified = data.get("verified")
     return FetchedAuthor(
         handle=handle,
-        display_name=_opt_str(profile.get("title")),
+        display_name=opt_str(profile.get("title")),
         url=_user_url(handle),
         # A user's followers are the subscribers of their profile subreddit.
-        followers=_opt_int(profile.get("subscribers")),
+        followers=opt_int(profile.get("subscribers")),
         karma=karma,
-        created_at=_time_from(data.get("created_utc")),
+        created_at=epoch_time(data.get("created_utc")),
         verified=verified if isinstance(verified, bool) else None,
     )
 
@@ -470,26 +441,3 @@ def _user_url(handle: str) -> str | None:
     if not handle or handle == DELETED_AUTHOR:
         return None
     return f"{WEB_URL}/user/{quote(handle, safe='')}/"
-
-
-def _time_from(epoch: object) -> datetime | None:
-    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
-        try:
-            return datetime.fromtimestamp(epoch, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -16,7 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -32,6 +32,7 @@ from bot.sources.base import (
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import as_utc, http_url, iso_time, opt_str
 from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter
 from bot.text import clean_text, html_to_text
 
@@ -216,8 +217,8 @@ class _FeedCursor:
             first_run="seen" not in cursor,
             seen=seen,
             newest=newest,
-            etag=_opt_str(cursor.get("etag")),
-            last_modified=_opt_str(cursor.get("last_modified")),
+            etag=opt_str(cursor.get("etag")),
+            last_modified=opt_str(cursor.get("last_modified")),
         )
 
     def after(self, entries: list[FetchedMention], headers: httpx.Headers) -> _FeedCursor:
@@ -444,13 +445,10 @@ def _http_url(raw: str | None, base: str | None) -> str | None:
     if not raw:
         return None
     try:
-        url = urljoin(base or "", raw.strip())
-        parts = urlsplit(url)
+        url = http_url(urljoin(base or "", raw.strip()))
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url if len(url) <= URL_MAX_CHARS else None
+    return url if url is not None and len(url) <= URL_MAX_CHARS else None
 
 
 def _domain(url: str) -> str:
@@ -479,19 +477,13 @@ def _parse_date(raw: str | None) -> datetime | None:
     if not raw:
         return None
     raw = raw.strip()
-    moment: datetime | None
     try:
-        moment = email.utils.parsedate_to_datetime(raw)
+        moment: datetime | None = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         moment = None
     if moment is None:
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-    if moment.tzinfo is None:  # "-0000" or no zone: the feed said nothing better than UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        return iso_time(raw)
+    return as_utc(moment)  # "-0000" or no zone: the feed said nothing better than UTC
 
 
 def _unique(mentions: list[FetchedMention]) -> list[FetchedMention]:
@@ -500,7 +492,3 @@ def _unique(mentions: list[FetchedMention]) -> list[FetchedMention]:
     for mention in mentions:
         by_id.setdefault(mention.external_id, mention)
     return list(by_id.values())
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +29,7 @@ from bot.sources.base import (
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import epoch_time, http_url, opt_int, opt_str
 from bot.sources.http import (
     DEFAULT_RETRY_AFTER_S,
     MAX_BODY_BYTES,
@@ -264,7 +264,7 @@ def _parse_answer(body: bytes, *, status: int) -> _Answer:
     return _Answer(
         items=items,
         has_more=data.get("has_more") is True,
-        quota_remaining=_opt_int(data.get("quota_remaining")),
+        quota_remaining=opt_int(data.get("quota_remaining")),
         backoff_s=float(backoff)
         if isinstance(backoff, int | float) and not isinstance(backoff, bool) and backoff > 0
         else None,
@@ -272,9 +272,9 @@ def _parse_answer(body: bytes, *, status: int) -> _Answer:
 
 
 def _error_from(data: dict[str, Any], *, status: int) -> SourceError:
-    error_id = _opt_int(data.get("error_id"))
-    name = _opt_str(data.get("error_name")) or "error"
-    message = _opt_str(data.get("error_message")) or ""
+    error_id = opt_int(data.get("error_id"))
+    name = opt_str(data.get("error_name")) or "error"
+    message = opt_str(data.get("error_message")) or ""
     text = f"Stack Exchange {name} (error {error_id}, HTTP {status}): {message}".rstrip(": ")
     if error_id == THROTTLE_ERROR_ID:
         match = _AVAILABLE_IN.search(message)
@@ -292,28 +292,28 @@ def _mention_from(item: object, *, site: str) -> FetchedMention | None:
     if not isinstance(item, dict):
         logger.warning("Skipping Stack Exchange item that is not an object: %r", item)
         return None
-    question_id = _opt_int(item.get("question_id"))
+    question_id = opt_int(item.get("question_id"))
     if question_id is None:
         logger.warning("Skipping Stack Exchange item without question_id")
         return None
-    created_at = _time_from(item.get("creation_date"))
+    created_at = epoch_time(item.get("creation_date"))
     if created_at is None:
         logger.warning("Skipping Stack Exchange question %d without creation_date", question_id)
         return None
     external_id = f"stackexchange:{site}:{question_id}"
-    title = html_to_text(_opt_str(item.get("title")) or "")
+    title = html_to_text(opt_str(item.get("title")) or "")
     owner = _author_from(item.get("owner"), site=site) or FetchedAuthor(handle="")
     local = _LOCAL_SITE.match(site)
     return FetchedMention(
         network=NETWORK,
         external_id=external_id,
-        url=_http_url(item.get("link")) or _question_url(site, question_id),
-        text=html_to_text(_opt_str(item.get("body")) or "") or title,
+        url=http_url(item.get("link")) or _question_url(site, question_id),
+        text=html_to_text(opt_str(item.get("body")) or "") or title,
         created_at=created_at,
         author=owner,
         lang=local.group("lang") if local else None,
-        likes=_opt_int(item.get("score")),
-        replies=_opt_int(item.get("answer_count")),
+        likes=opt_int(item.get("score")),
+        replies=opt_int(item.get("answer_count")),
         conversation_id=external_id,  # a question is its own thread
         title=title or None,
     )
@@ -323,16 +323,16 @@ def _author_from(owner: object, *, site: str) -> FetchedAuthor | None:
     """An owner or user as an author; a deleted account keeps only its old name."""
     if not isinstance(owner, dict):
         return None
-    name = clean_text(html.unescape(_opt_str(owner.get("display_name")) or ""))[:NAME_MAX_CHARS]
-    user_id = _opt_int(owner.get("user_id"))
+    name = clean_text(html.unescape(opt_str(owner.get("display_name")) or ""))[:NAME_MAX_CHARS]
+    user_id = opt_int(owner.get("user_id"))
     if owner.get("user_type") == "does_not_exist" or user_id is None:
         return FetchedAuthor(handle="", display_name=name or None)
     return FetchedAuthor(
         handle=f"{user_id}@{site}",
         display_name=name or None,
-        url=_http_url(owner.get("link")),
-        karma=_opt_int(owner.get("reputation")),
-        created_at=_time_from(owner.get("creation_date")),
+        url=http_url(owner.get("link")),
+        karma=opt_int(owner.get("reputation")),
+        created_at=epoch_time(owner.get("creation_date")),
         verified=None,
     )
 
@@ -346,38 +346,3 @@ def _question_url(site: str, question_id: int) -> str:
     else:
         host = f"{site}.stackexchange.com"
     return f"https://{host}/q/{question_id}"
-
-
-def _time_from(epoch: object) -> datetime | None:
-    if isinstance(epoch, int | float) and not isinstance(epoch, bool) and epoch > 0:
-        try:
-            return datetime.fromtimestamp(epoch, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-def _http_url(raw: object) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        parts = urlsplit(raw.strip())
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return raw.strip()
-
-
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from bot.sources.base import (
     SearchSpec,
     SourceError,
 )
+from bot.sources.fields import iso_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, RETRIES, HttpGetter, load_json_object
 from bot.text import clean_text
 
@@ -196,7 +196,7 @@ class XSource:
                     old_since,
                 )
                 break
-            remaining = _opt_float(headers.get("x-rate-limit-remaining"))
+            remaining = opt_float(headers.get("x-rate-limit-remaining"))
             if remaining is not None and remaining < 1:
                 logger.warning(
                     "X rate limit used up after %d pages of %r; returning them with the "
@@ -349,19 +349,19 @@ def _users_by_id(includes: object) -> dict[str, FetchedAuthor]:
 
 
 def _author_from(user: dict[str, Any]) -> FetchedAuthor | None:
-    username = _opt_str(user.get("username"))
+    username = opt_str(user.get("username"))
     if username is None:
         return None
     metrics = user.get("public_metrics")
     metrics = metrics if isinstance(metrics, dict) else {}
     return FetchedAuthor(
         handle=username,
-        display_name=_opt_str(user.get("name")),
+        display_name=opt_str(user.get("name")),
         url=f"{WEB_URL}/{quote(username, safe='')}",
-        followers=_opt_int(metrics.get("followers_count")),
-        following=_opt_int(metrics.get("following_count")),
-        posts=_opt_int(metrics.get("tweet_count")),
-        created_at=_time_from(user.get("created_at")),
+        followers=opt_int(metrics.get("followers_count")),
+        following=opt_int(metrics.get("following_count")),
+        posts=opt_int(metrics.get("tweet_count")),
+        created_at=iso_time(user.get("created_at")),
         verified=_verified(user.get("verified"), user.get("verified_type")),
     )
 
@@ -383,7 +383,7 @@ def _mention_from(post: object, users: dict[str, FetchedAuthor]) -> FetchedMenti
     if post_id is None:
         logger.warning("Skipping X post without a numeric id (id=%r)", post.get("id"))
         return None
-    created_at = _time_from(post.get("created_at")) or snowflake_time(post_id)
+    created_at = iso_time(post.get("created_at")) or snowflake_time(post_id)
 
     note = post.get("note_tweet")
     long_text = note.get("text") if isinstance(note, dict) else None
@@ -403,7 +403,7 @@ def _mention_from(post: object, users: dict[str, FetchedAuthor]) -> FetchedMenti
     metrics = metrics if isinstance(metrics, dict) else {}
     conversation_id = _opt_id(post.get("conversation_id"))
     parent_id = _replied_to(post.get("referenced_tweets"))
-    lang = _opt_str(post.get("lang"))
+    lang = opt_str(post.get("lang"))
     return FetchedMention(
         network=NETWORK,
         external_id=str(post_id),
@@ -412,9 +412,9 @@ def _mention_from(post: object, users: dict[str, FetchedAuthor]) -> FetchedMenti
         created_at=created_at,
         author=author,
         lang=None if lang is None or lang in UNDETERMINED_LANGS else lang,
-        likes=_opt_int(metrics.get("like_count")),
-        reposts=_opt_int(metrics.get("retweet_count")),
-        replies=_opt_int(metrics.get("reply_count")),
+        likes=opt_int(metrics.get("like_count")),
+        reposts=opt_int(metrics.get("retweet_count")),
+        replies=opt_int(metrics.get("reply_count")),
         parent_id=str(parent_id) if parent_id is not None else None,
         conversation_id=str(conversation_id) if conversation_id is not None else None,
     )
@@ -429,18 +429,6 @@ def _replied_to(references: object) -> int | None:
     return None
 
 
-def _time_from(iso: object) -> datetime | None:
-    if not isinstance(iso, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # X writes UTC; never guess the local zone
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def _opt_id(value: object) -> int | None:
     """A post or user id (a decimal string in X's JSON) as an int, or None."""
     if isinstance(value, str) and value.isascii() and value.isdigit():
@@ -448,23 +436,3 @@ def _opt_id(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     return None
-
-
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    return value if isinstance(value, int) else None
-
-
-def _opt_float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
