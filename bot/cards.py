@@ -52,6 +52,7 @@ LABEL_MAX_CHARS = 24
 USER_ID_MAX_CHARS = 40
 LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
+REASONS_MAX_CHARS = 300
 
 _MINUTE_S = 60
 _HOUR_S = 60 * _MINUTE_S
@@ -212,7 +213,9 @@ def _meta_line(mention: Mention, author: Author | None) -> str:
             parts.append(f"reach {author.score}/100")
     parts.append(_sentiment(mention))
     if mention.priority is not None:
-        parts.append(f"*P{mention.priority}*")
+        why = "; ".join(mention.priority_reasons or [])
+        reasons = f" ({_escaped_line(why, REASONS_MAX_CHARS)})" if why else ""
+        parts.append(f"*P{mention.priority}*{reasons}")
     return " · ".join(parts)
 
 

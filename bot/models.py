@@ -121,6 +121,9 @@ class Mention(SQLModel, table=True):
     sentiment_label: str | None = Field(default=None, max_length=16)
     rating: int | None = None  # a review's stars, 1–5
     priority: int | None = None
+    priority_reasons: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     content_hash: str = Field(max_length=64)
 
 

@@ -14,7 +14,7 @@ from bot.conversations import SYSTEM_ACTOR, record_event
 from bot.models import Author, Conversation, ConversationState, Mention, Watch
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.text import clean_text
-from scoring import influence, sentiment
+from scoring import influence, priority, sentiment
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,24 @@ def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fres
 def build_mention(item: FetchedMention, *, author: Author | None, now: datetime) -> Mention:
     """An unsaved Mention for a fetched post, with its sentiment worked out."""
     text = clean_text(item.text)[:TEXT_MAX_CHARS]
-    mood = sentiment.analyze(" ".join(filter(None, [item.title, text])))
-    polarity = mood.polarity if mood.label != "unknown" else None
-    label: str = mood.label
+    whole = "\n".join(filter(None, [item.title, text]))
+    mood = sentiment.analyze(whole)
     if item.rating is not None and 1 <= item.rating <= 5:
         # Stars are the reviewer's own verdict: they lead, the words refine.
         stars = (item.rating - 3) / 2
-        polarity = stars if polarity is None else round(0.7 * stars + 0.3 * polarity, 3)
-        label = "negative" if item.rating <= 2 else "positive" if item.rating >= 4 else "neutral"
+        words = mood.polarity if mood.label != "unknown" else stars
+        mood = sentiment.Sentiment(
+            polarity=round(0.7 * stars + 0.3 * words, 3),
+            subjectivity=mood.subjectivity,
+            label="negative" if item.rating <= 2 else "positive" if item.rating >= 4 else "neutral",
+            cues=[f"{item.rating}/5 stars", *mood.cues],
+        )
+    reach = (
+        influence.InfluenceScore(value=author.score)
+        if author is not None and author.score is not None
+        else None
+    )
+    urgency = priority.prioritize(whole, mood, reach)
     return Mention(
         network=item.network,
         external_id=item.external_id,
@@ -132,9 +142,11 @@ def build_mention(item: FetchedMention, *, author: Author | None, now: datetime)
         replies=item.replies,
         parent_id=item.parent_id,
         conversation_ref=item.conversation_id,
-        sentiment_polarity=polarity,
-        sentiment_label=label,
+        sentiment_polarity=mood.polarity if mood.label != "unknown" else None,
+        sentiment_label=mood.label,
         rating=item.rating,
+        priority=urgency.level,
+        priority_reasons=urgency.reasons,
         content_hash=content_hash(text),
     )
 

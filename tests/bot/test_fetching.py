@@ -229,3 +229,30 @@ def test_many_watches_are_fetched_concurrently_and_all_stored(engine: Engine, cl
 
     assert len(outcomes) == 12 and all(o.error is None for o in outcomes)
     assert len(mentions(engine)) == 12
+
+
+def test_a_small_customer_charged_twice_is_urgent_and_says_why(
+    engine: Engine, clock: Clock
+) -> None:
+    make_watch(engine)
+    text = "@acme you charged me twice this month, I need a refund. Anyone there?"
+    author = FetchedAuthor(handle="tiny", followers=3)
+    source = ScriptedSource(FetchResult([make_fetched(text=text, author=author)], {}))
+    source.fetch_author = lambda handle: None  # type: ignore[method-assign]
+
+    run_due_fetches(deps_with(engine, source, clock))
+
+    (mention,) = mentions(engine)
+    assert mention.priority is not None and mention.priority <= 2
+    assert any("charged twice" in reason for reason in mention.priority_reasons)
+
+
+def test_a_one_star_review_reads_negative_whatever_its_words(engine: Engine, clock: Clock) -> None:
+    make_watch(engine, sources=["hackernews"])
+    review = make_fetched(text="acme: great design, shame it crashes every day", rating=1)
+
+    run_due_fetches(deps_with(engine, ScriptedSource(FetchResult([review], {})), clock))
+
+    (mention,) = mentions(engine)
+    assert (mention.sentiment_label, mention.rating) == ("negative", 1)
+    assert mention.sentiment_polarity is not None and mention.sentiment_polarity < -0.5

@@ -1,0 +1,28 @@
+"""priority reasons
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26 06:29:40.034077
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("mention", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("priority_reasons", sa.JSON(), server_default="[]", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("mention", schema=None) as batch_op:
+        batch_op.drop_column("priority_reasons")

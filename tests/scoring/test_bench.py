@@ -1,0 +1,108 @@
+"""The sentiment benchmark's arithmetic, the training recipe and the bench dispatcher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import train_sentiment
+from bench.__main__ import benchmark_modules
+from bench.sentiment import band_label, evaluate, report_binary, report_extra
+from scoring import sentiment
+
+# A tiny rated set, made up here: never the team's tweets.
+RATED = [
+    ("I love it, wonderful and great", 3.0),
+    ("Best day ever, so happy", 2.8),
+    ("Thanks, this is lovely", 2.0),
+    ("Awesome work, really good", 2.5),
+    ("The bus leaves at noon", 0.0),
+    ("It is a table with four legs", 0.1),
+    ("The report is on page two", -0.1),
+    ("We moved the meeting to Friday", 0.2),
+    ("I hate this, it is awful", -3.0),
+    ("Worst service, terrible and rude", -2.9),
+    ("This is bad and broken", -2.2),
+    ("Ugh, so sad and angry", -2.5),
+] * 3
+
+
+def test_perfect_answers_score_one_on_every_measure() -> None:
+    ratings = [-2.0, 0.0, 2.0, 1.5]
+
+    result = evaluate(ratings, [r / 4 for r in ratings], [0, 1, 2, 2])
+
+    assert (result.accuracy, result.macro_f1) == (1.0, 1.0)
+    assert result.pearson_r == pytest.approx(1.0)
+
+
+def test_macro_f1_averages_the_three_labels() -> None:
+    # Gold: negative, neutral, positive, positive; one positive called neutral.
+    result = evaluate([-2.0, 0.0, 2.0, 1.5], [-0.5, 0.0, 0.5, 0.1], [0, 1, 2, 1])
+
+    assert result.accuracy == 0.75
+    assert result.macro_f1 == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+
+
+def test_baselines_label_at_plus_or_minus_five_hundredths() -> None:
+    assert [band_label(p) for p in (-0.06, -0.05, 0.05, 0.06)] == [0, 1, 1, 2]
+
+
+def test_gold_labels_cut_the_mean_rating_at_half_a_point() -> None:
+    assert [train_sentiment.gold_label(r) for r in (-0.6, -0.5, 0.5, 0.6)] == [0, 1, 1, 2]
+
+
+def test_a_trained_model_survives_its_json_form_and_judges_the_same() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+    model = train_sentiment.fit(features, [rating for _, rating in RATED], provenance="test")
+
+    again = sentiment.SentimentModel.from_dict(json.loads(train_sentiment.dump(model)))
+    first = sentiment.SentimentModel.from_dict(model)
+
+    assert [again.judge(f) for f in features] == [first.judge(f) for f in features]
+    assert again.judge(features[0]).label == "positive"
+    assert again.judge(features[-1]).label == "negative"
+
+
+def test_cross_validation_judges_every_text_once() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+
+    judged = train_sentiment.cross_validated(features, [rating for _, rating in RATED])
+
+    assert len(judged) == len(RATED)
+
+
+def test_python_m_bench_runs_benchmarks_but_not_training() -> None:
+    modules = benchmark_modules()
+
+    assert "bench.sentiment" in modules
+    assert not any(name.startswith("bench.train_") for name in modules)
+
+
+def test_an_extra_rated_set_is_measured_and_a_missing_one_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rated = tmp_path / "reviews.tsv"
+    rows = "".join(f"{i}\t{rating}\t{text}\n" for i, (text, rating) in enumerate(RATED))
+    rated.write_text("id\tmean_rating\ttext\n" + rows, encoding="utf-8")
+
+    report_extra({"reviews": rated, "product reviews": tmp_path / "missing.tsv"})
+
+    out = capsys.readouterr().out
+    assert f"reviews: {rated} (36 texts" in out
+    assert out.count("\nours ") == 1
+    assert "Not measured: product reviews" in out
+
+
+def test_a_set_labelled_plus_or_minus_one_is_measured_by_sign(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "polarity.csv"
+    binary.write_text('1,"a wonderful, moving film"\n-1,"dull and lifeless"\n', encoding="utf-8")
+
+    report_binary("films", binary)
+
+    ours = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("ours"))
+    assert ours.split()[1] == "1.000"

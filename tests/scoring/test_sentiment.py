@@ -1,0 +1,144 @@
+"""Sentiment: known texts, texts it refuses to judge, and properties of every answer."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring import sentiment
+from scoring.sentiment import EMOJI_WORDS, analyze
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I love this, best purchase ever!", "positive"),
+        ("Thanks so much for the quick help!", "positive"),
+        ("This is the worst service I have ever had.", "negative"),
+        ("Acme is terrible, the worst outage ever.", "negative"),
+        ("I HATE waiting on hold", "negative"),
+        ("Worst. App. Ever.", "negative"),
+        ("not happy with the update", "negative"),
+        ("The meeting is at 3pm in room 4.", "neutral"),
+        ("The package arrives on Tuesday.", "neutral"),
+    ],
+)
+def test_known_texts_get_the_label_people_would_give(text: str, label: str) -> None:
+    assert analyze(text).label == label
+
+
+def test_a_contracted_negation_turns_praise_negative() -> None:
+    # Plain TextBlob rates "isn't good" as positive (+0.7).
+    assert analyze("This is good").polarity > 0 > analyze("This isn't good").polarity
+    assert analyze("This isnt good").label == "negative"
+
+
+def test_html_entities_are_decoded_before_reading() -> None:
+    assert analyze("I &lt;3 this").label == "positive"
+
+
+@pytest.mark.parametrize(("text", "label"), [("😡😡", "negative"), ("👍", "positive")])
+def test_emoji_alone_carry_sentiment_and_say_how_they_were_read(text: str, label: str) -> None:
+    result = analyze(text)
+
+    assert result.label == label
+    assert any("read as" in cue for cue in result.cues)
+
+
+def test_elongated_words_are_read_as_the_word_and_noted() -> None:
+    result = analyze("soooo goooood")
+
+    assert result.label == "positive"
+    assert "elongated 'goooood'" in result.cues
+
+
+def test_hashtags_are_read_as_words() -> None:
+    assert analyze("#fail").label == "negative"
+
+
+def test_cues_name_the_lexicons_and_words_behind_the_polarity() -> None:
+    cues = analyze("I love this, best purchase ever!").cues
+
+    assert any(cue.startswith("VADER lexicon +") for cue in cues)
+    assert "'love' +0.10" in cues
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "no words to judge"),
+        ("!!!", "no words to judge"),
+        ("12345", "no words to judge"),
+        ("https://example.com/a?b=c @acme", "no words to judge"),
+        ("Это ужасный сервис", "not English: mostly non-Latin script"),
+        ("ありがとうございます", "not English: mostly non-Latin script"),
+        ("Me encanta este producto, es muy bueno", "not English: reads as Spanish"),
+        ("Das ist nicht gut und ich bin sehr enttäuscht", "not English: reads as German"),
+        ("C'est une catastrophe, je suis très déçu", "not English: reads as French"),
+    ],
+)
+def test_text_it_cannot_judge_is_unknown_with_the_reason(text: str, reason: str) -> None:
+    result = analyze(text)
+
+    assert (result.label, result.polarity, result.cues) == ("unknown", 0.0, [reason])
+
+
+def test_english_with_a_few_foreign_words_is_still_judged() -> None:
+    assert analyze("I had dinner at La Casa del Sol, it was great").label == "positive"
+
+
+def test_every_emoji_is_read_as_something_vader_rates() -> None:
+    lexicon = sentiment._vader().lexicon
+
+    assert all(word.lower() in lexicon for word in EMOJI_WORDS.values())
+
+
+def test_the_shipped_model_is_a_small_file_trained_on_the_dev_tweets_only() -> None:
+    raw = resources.files("scoring").joinpath(sentiment.MODEL_RESOURCE).read_bytes()
+
+    assert len(raw) < 300_000
+    assert "tweets_dev.tsv (2100 tweets, odd ids" in json.loads(raw)["provenance"]
+    assert sentiment.shipped_model().version == "sentiment-1"
+
+
+def test_a_model_trained_on_other_features_is_refused() -> None:
+    with pytest.raises(ValueError, match="different features"):
+        sentiment.SentimentModel.from_dict({"features": ["just_one"]})
+
+
+social_text = st.one_of(
+    st.text(max_size=200),
+    st.lists(
+        st.sampled_from(
+            ["good", "bad", "not", "isn't", "LOVE", "sooo", "!!!", "?", "#fail", "@acme",
+             "http://x.co/a", ":)", ":(", "😡", "👍", "&amp;", "refund", "the", "el", "der"]
+        ),
+        max_size=12,
+    ).map(" ".join),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(social_text)
+def test_every_answer_is_bounded_labelled_and_consistent(text: str) -> None:
+    result = analyze(text)
+
+    assert -1.0 <= result.polarity <= 1.0
+    assert 0.0 <= result.subjectivity <= 1.0
+    assert result.label in ("negative", "neutral", "positive", "unknown")
+    if result.label == "positive":
+        assert result.polarity > 0
+    if result.label == "negative":
+        assert result.polarity < 0
+    if result.label == "unknown":
+        assert result.polarity == 0.0 and result.cues
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(social_text)
+def test_the_same_text_always_gets_the_same_answer(text: str) -> None:
+    assert analyze(text) == analyze(text)
