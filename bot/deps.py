@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -34,6 +36,8 @@ class Deps:
     sources: Mapping[str, Source]
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
+    # Names this process in row leases, so several workers share fetches without overlap.
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 def make_http_client(*, guarded: bool = False) -> httpx.Client:

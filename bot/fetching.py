@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.db import session_scope
@@ -35,6 +37,8 @@ from bot.watches import list_watches
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+# How long a worker holds a fetch; a crashed worker's fetches free up after it.
+FETCH_LEASE = timedelta(minutes=10)
 ERROR_MAX_CHARS = 1000
 MAX_WORKERS = 32
 PER_HOST_CONCURRENCY = 4
@@ -50,6 +54,7 @@ class FetchOutcome:
     source: str
     new_mentions: int
     error: str | None = None
+    skipped: bool = False  # another worker holds this fetch
 
 
 @dataclass
@@ -71,11 +76,16 @@ def ensure_cursor(watch: Watch, source: str, *, session: Session) -> SourceCurso
         SourceCursor.watch_id == watch.id, SourceCursor.source == source
     )
     cursor = session.exec(stmt).first()
-    if cursor is None:
-        assert watch.id is not None
-        cursor = SourceCursor(watch_id=watch.id, source=source, cursor={})
-        session.add(cursor)
-        session.flush()
+    if cursor is not None:
+        return cursor
+    assert watch.id is not None
+    try:
+        with session.begin_nested():  # another worker may create it at the same moment
+            cursor = SourceCursor(watch_id=watch.id, source=source, cursor={})
+            session.add(cursor)
+            session.flush()
+    except IntegrityError:
+        cursor = session.exec(stmt).one()
     return cursor
 
 
@@ -88,7 +98,8 @@ def due_fetches(*, session: Session, now: datetime, sources: set[str]) -> list[t
             if source not in sources:
                 continue
             cursor = ensure_cursor(watch, source, session=session)
-            if cursor.next_due_at is None or cursor.next_due_at <= now:
+            leased = cursor.lease_expires_at is not None and cursor.lease_expires_at > now
+            if not leased and (cursor.next_due_at is None or cursor.next_due_at <= now):
                 due.append((watch.id, source))
     return due
 
@@ -144,6 +155,8 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
             return FetchOutcome(watch_id, source_name, 0, "watch was removed")
         stored = dict(ensure_cursor(watch, source_name, session=session).cursor)
         session.expunge(watch)
+    if not _lease(deps, watch_id, source_name, now=now):
+        return FetchOutcome(watch_id, source_name, 0, skipped=True)
     try:
         fetched = _fetch_network(deps, source, watch, stored, now=now)
     except SourceError as exc:
@@ -157,6 +170,7 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
         )
         cursor = ensure_cursor(watch, source_name, session=session)
         cursor.cursor = {"by_query": fetched.cursors}
+        cursor.lease_owner = cursor.lease_expires_at = None
         cursor.failures = 0
         cursor.last_error = None
         cursor.last_attempt_at = cursor.last_success_at = now
@@ -168,12 +182,36 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
     return FetchOutcome(watch_id, source_name, len(queued))
 
 
+def _lease(deps: Deps, watch_id: int, source_name: str, *, now: datetime) -> bool:
+    """Take this due watch × source for FETCH_LEASE; False when another worker has it or had it."""
+    with session_scope(deps.engine) as session:
+        result = session.execute(
+            update(SourceCursor)
+            .where(col(SourceCursor.watch_id) == watch_id)
+            .where(col(SourceCursor.source) == source_name)
+            .where(
+                or_(
+                    col(SourceCursor.lease_expires_at).is_(None),
+                    col(SourceCursor.lease_expires_at) < now,
+                    col(SourceCursor.lease_owner) == deps.worker_id,
+                )
+            )
+            # Still due: another worker may have fetched it since our list was made.
+            .where(
+                or_(col(SourceCursor.next_due_at).is_(None), col(SourceCursor.next_due_at) <= now)
+            )
+            .values(lease_owner=deps.worker_id, lease_expires_at=now + FETCH_LEASE)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def _record_failure(
     deps: Deps, watch: Watch, source_name: str, exc: SourceError, *, now: datetime
 ) -> FetchOutcome:
     with session_scope(deps.engine) as session:
         cursor = ensure_cursor(watch, source_name, session=session)
         cursor.failures += 1
+        cursor.lease_owner = cursor.lease_expires_at = None
         cursor.last_attempt_at = now
         cursor.last_error = str(exc)[:ERROR_MAX_CHARS]
         if isinstance(exc, RateLimited):

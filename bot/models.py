@@ -144,6 +144,7 @@ class Conversation(SQLModel, table=True):
     closed_at: datetime | None = _ts()
     sla_due_at: datetime | None = _ts()
     post_attempts: int = Field(default=0)
+    post_lease_until: datetime | None = _ts()  # a poster is posting it until then
     last_post_error: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=0)
 

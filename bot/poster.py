@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from bot.cards import Card, build_mention_card
@@ -19,6 +20,8 @@ from bot.models import Conversation, ConversationState, Mention
 log = logging.getLogger(__name__)
 
 MAX_POST_ATTEMPTS = 5
+# How long a poster holds a card it is posting; a crashed poster's cards free up after it.
+POST_LEASE = timedelta(minutes=2)
 # A 429 asking for longer than this ends the pass for that channel; the card stays queued.
 MAX_INLINE_WAIT_S = 30.0
 ERROR_MAX_CHARS = 1000
@@ -74,7 +77,7 @@ class Poster:
                 report.deferred_channels.add(channel)
                 continue
             try:
-                self._post_one(conversation_id)
+                posted = self._post_one(conversation_id)
             except ChatRateLimited as exc:
                 log.warning(
                     "Slack rate-limited %s for %.0f s; card %d waits",
@@ -90,19 +93,41 @@ class Poster:
             except ChatError as exc:
                 report.failed[conversation_id] = exc.code
             else:
-                report.posted.append(conversation_id)
+                if posted:
+                    report.posted.append(conversation_id)
         return report
 
-    def _post_one(self, conversation_id: int) -> None:
+    def _take(self, conversation_id: int, *, now: datetime) -> bool:
+        """Lease a queued card for posting; False when another poster has it or it is done."""
+        with session_scope(self.deps.engine) as session:
+            result = session.execute(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .where(col(Conversation.state) == ConversationState.QUEUED)
+                .where(col(Conversation.post_attempts) < MAX_POST_ATTEMPTS)
+                .where(
+                    or_(
+                        col(Conversation.post_lease_until).is_(None),
+                        col(Conversation.post_lease_until) < now,
+                    )
+                )
+                .values(
+                    post_attempts=col(Conversation.post_attempts) + 1,
+                    post_lease_until=now + POST_LEASE,
+                )
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _post_one(self, conversation_id: int) -> bool:
+        """Post one card; False when it was not ours to post (taken, posted or given up)."""
         now = self.deps.clock()
+        # The attempt is committed before the post, so a crash in between is visible later,
+        # and the lease keeps a second worker from posting the same card meanwhile.
+        if not self._take(conversation_id, now=now):
+            return False
         with session_scope(self.deps.engine) as session:
             view = load_card(conversation_id, session=session)
             conversation = view.conversation
-            if conversation.state != ConversationState.QUEUED:
-                return
-            conversation.post_attempts += 1
-            session.add(conversation)
-        # The attempt is committed before the post, so a crash in between is visible later.
         card = build_mention_card(view.mention, view.author, conversation, now=now)
         try:
             ts = self._send(conversation.channel_id, conversation_id, card)
@@ -111,6 +136,7 @@ class Poster:
                 row = session.get(Conversation, conversation_id)
                 assert row is not None
                 row.last_post_error = exc.code[:ERROR_MAX_CHARS]
+                row.post_lease_until = None
                 session.add(row)
             if not isinstance(exc, ChatRateLimited):
                 log.error(
@@ -128,6 +154,7 @@ class Poster:
             row.thread_ts = ts
             row.posted_at = now
             row.last_post_error = None
+            row.post_lease_until = None
             session.add(row)
             record_event(
                 conversation_id,
@@ -137,6 +164,7 @@ class Poster:
                 now=now,
                 detail={"channel": row.channel_id, "ts": ts},
             )
+        return True
 
     def _send(self, channel: str, conversation_id: int, card: Card) -> str:
         """Post once, and once more after a short Retry-After."""

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.chat import ConsoleChat
 from bot.db import session_scope
 from bot.deps import Deps
-from bot.fetching import run_due_fetches
+from bot.fetching import FetchOutcome, run_due_fetches
 from bot.models import Author, Mention, SourceCursor
 from bot.sources.base import FetchedAuthor, FetchResult, RateLimited, SearchSpec, SourceError
 from tests.conftest import Clock, make_settings
@@ -256,3 +256,39 @@ def test_a_one_star_review_reads_negative_whatever_its_words(engine: Engine, clo
     (mention,) = mentions(engine)
     assert (mention.sentiment_label, mention.rating) == ("negative", 1)
     assert mention.sentiment_polarity is not None and mention.sentiment_polarity < -0.5
+
+
+def test_two_workers_share_the_due_fetches_without_fetching_any_twice(
+    engine: Engine, clock: Clock
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    for _ in range(6):
+        make_watch(engine)
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    class Slow(ScriptedSource):
+        def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+            with lock:
+                calls.append(spec.query)
+                n = len(calls)
+            threading.Event().wait(0.05)
+            return FetchResult([make_fetched(external_id=f"m{n}", text="acme")], {"n": n})
+
+    source = Slow()
+    workers = [replace(deps_with(engine, source, clock), worker_id=name) for name in ("w1", "w2")]
+    barrier = threading.Barrier(2)
+
+    def work(deps: Deps) -> list[FetchOutcome]:
+        barrier.wait()
+        return run_due_fetches(deps)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = [o for result in pool.map(work, workers) for o in result]
+
+    assert len(calls) == 6  # each watch fetched by exactly one worker
+    assert len([o for o in outcomes if not o.skipped]) == 6
+    assert len(mentions(engine)) == 6

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -12,7 +14,7 @@ from bot.db import session_scope
 from bot.deps import Deps
 from bot.models import ConversationState
 from bot.pipeline import ingest_mentions
-from bot.poster import MAX_POST_ATTEMPTS, Poster
+from bot.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
 from tests.conftest import Clock, make_settings
 from tests.factories import NOW, get_conversation, make_fetched, make_watch
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
@@ -114,3 +116,35 @@ def test_a_card_slack_keeps_refusing_stops_after_the_attempt_limit(sqlite_engine
         assert len(fake.calls_to("chat.postMessage")) == MAX_POST_ATTEMPTS
     row = get_conversation(sqlite_engine, cid)
     assert (row.state, row.last_post_error) == (ConversationState.QUEUED, "not_in_channel")
+
+
+def test_two_workers_draining_one_outbox_post_each_card_once(engine: Engine) -> None:
+    queue_cards(engine, 12)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        posters = [poster_for(engine, fake.base_url, []) for _ in range(2)]
+        barrier = threading.Barrier(2)
+
+        def drain(poster: Poster) -> list[int]:
+            barrier.wait()
+            return poster.post_pending().posted
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(drain, posters))
+
+        assert sorted(results[0] + results[1]) == sorted(set(results[0] + results[1]))
+        assert len(fake.messages(CHANNEL)) == 12  # every card once, none twice
+
+
+def test_a_card_held_by_a_crashed_poster_is_posted_after_its_lease(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)  # took it, then died before posting
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+
+        assert survivor.post_pending().posted == []
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+        assert survivor.post_pending().posted == [cid]
+        assert len(fake.messages(CHANNEL)) == 1
