@@ -51,7 +51,7 @@ _CUES: tuple[tuple[str, int, re.Pattern[str]], ...] = tuple(
             "reports an outage",
             URGENT_POINTS,
             r"\b(?:outage|downtime|(?:is|are|was|went|goes|been|still|it's|site|app|service"
-            r"|server|servers|api|website|login)\s+down|down\s+(?:again|for\s+everyone"
+            r"|server|servers|api|website|login|dashboard|portal|console|checkout|payments)\s+down|down\s+(?:again|for\s+everyone"
             r"|right\s+now|for\s+hours))\b",
         ),
         (

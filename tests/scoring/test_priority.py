@@ -36,6 +36,7 @@ def test_a_three_follower_customer_double_charged_asking_for_a_refund_is_p1_or_p
     ("text", "level"),
     [
         ("Is Acme down for everyone?", 1),
+        ("Is the Acme dashboard down for anyone else? Getting a 502", 1),
         ("Acme is a scam, do not trust them", 1),
         ("Acme had a security breach and my data leaked", 1),
         ("How do I cancel my Acme subscription", 2),
