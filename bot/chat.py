@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cards import Card, render_card_text
 
+# Cards carry this message metadata, so a card whose post outcome was lost can be found.
+CARD_EVENT_TYPE = "overheard_card"
 # Slack rejects a Retry-After it can't parse; assume a polite default.
 DEFAULT_RETRY_AFTER_S = 30.0
 
@@ -43,6 +45,10 @@ class ChatBackend(Protocol):
         """Replace a posted card's content."""
         ...
 
+    def find_card(self, channel: str, conversation_id: int) -> str | None:
+        """The ts of a card already posted for this conversation, if the channel shows one."""
+        ...
+
 
 class SlackChat:
     """Posts cards with a Slack WebClient."""
@@ -61,7 +67,7 @@ class SlackChat:
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
-                    "event_type": "overheard_card",
+                    "event_type": CARD_EVENT_TYPE,
                     "event_payload": {"conversation_id": conversation_id},
                 },
                 **card.to_slack(),
@@ -72,6 +78,15 @@ class SlackChat:
             raise ChatError(f"connection: {exc}") from exc
         return str(response["ts"])
 
+    def find_card(self, channel: str, conversation_id: int) -> str | None:
+        """Find a card a crashed post may have left in the channel (needs channels:history)."""
+        try:
+            return _find_in_history(self.client, channel, conversation_id)
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
+
     def update_card(self, channel: str, ts: str, card: Card) -> None:
         """Replace a card's blocks and fallback text."""
         try:
@@ -80,6 +95,31 @@ class SlackChat:
             raise _chat_error(exc) from exc
         except OSError as exc:
             raise ChatError(f"connection: {exc}") from exc
+
+
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5
+
+
+def _find_in_history(client: WebClient, channel: str, conversation_id: int) -> str | None:
+    """Look through the channel's newest messages for the card's metadata."""
+    cursor: str | None = None
+    for _page in range(HISTORY_PAGES):
+        response = client.conversations_history(
+            channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == CARD_EVENT_TYPE
+                and payload.get("conversation_id") == conversation_id
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or cursor is None:
+            return None
+    return None
 
 
 def _chat_error(exc: SlackApiError) -> ChatError:
@@ -114,6 +154,10 @@ class ConsoleChat:
             self.out.write(render_card_text(card) + "\n")
             self.out.flush()
         return ts
+
+    def find_card(self, channel: str, conversation_id: int) -> str | None:
+        """A terminal keeps no history: nothing to find."""
+        return None
 
     def update_card(self, channel: str, ts: str, card: Card) -> None:
         """Print the card again as it now stands."""

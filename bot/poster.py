@@ -128,6 +128,13 @@ class Poster:
         with session_scope(self.deps.engine) as session:
             view = load_card(conversation_id, session=session)
             conversation = view.conversation
+        if conversation.post_attempts > 1 and conversation.last_post_error is None:
+            # An earlier attempt ended without a recorded outcome (a crash mid-post): if
+            # Slack has the card, adopt it instead of posting a second one.
+            found = self._find_posted(conversation.channel_id, conversation_id)
+            if found is not None:
+                self._mark_posted(conversation_id, found, now=now, kind="reconciled")
+                return True
         card = build_mention_card(view.mention, view.author, conversation, now=now)
         try:
             ts = self._send(conversation.channel_id, conversation_id, card)
@@ -146,6 +153,17 @@ class Poster:
                     exc.code,
                 )
             raise
+        self._mark_posted(conversation_id, ts, now=now, kind="posted")
+        return True
+
+    def _find_posted(self, channel: str, conversation_id: int) -> str | None:
+        try:
+            return self.deps.chat.find_card(channel, conversation_id)
+        except ChatError as exc:  # can't tell: post again, a duplicate beats a lost card
+            log.warning("could not check %s for card %d: %s", channel, conversation_id, exc.code)
+            return None
+
+    def _mark_posted(self, conversation_id: int, ts: str, *, now: datetime, kind: str) -> None:
         with session_scope(self.deps.engine) as session:
             row = session.get(Conversation, conversation_id)
             assert row is not None
@@ -158,13 +176,12 @@ class Poster:
             session.add(row)
             record_event(
                 conversation_id,
-                "posted",
+                kind,
                 SYSTEM_ACTOR,
                 session=session,
                 now=now,
                 detail={"channel": row.channel_id, "ts": ts},
             )
-        return True
 
     def _send(self, channel: str, conversation_id: int, card: Card) -> str:
         """Post once, and once more after a short Retry-After."""

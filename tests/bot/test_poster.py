@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.cards import Card
 from bot.chat import SlackChat
 from bot.db import session_scope
 from bot.deps import Deps
@@ -146,5 +147,41 @@ def test_a_card_held_by_a_crashed_poster_is_posted_after_its_lease(
 
         assert survivor.post_pending().posted == []
         clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+        assert survivor.post_pending().posted == [cid]
+        assert len(fake.messages(CHANNEL)) == 1
+
+
+def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)
+        card = Card(blocks=[], text="the card, posted before the process died")
+        posted_ts = crashed.deps.chat.post_card(CHANNEL, card, conversation_id=cid)
+        # ...and the database never heard about it.
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert survivor.post_pending().posted == [cid]
+
+        assert len(fake.messages(CHANNEL)) == 1
+    row = get_conversation(sqlite_engine, cid)
+    assert (row.state, row.message_ts) == (ConversationState.POSTED, posted_ts)
+
+
+def test_when_history_cannot_be_read_the_card_is_posted_again_rather_than_lost(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+        fake.fail_next("conversations.history", status=200, error="missing_scope")
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+
         assert survivor.post_pending().posted == [cid]
         assert len(fake.messages(CHANNEL)) == 1

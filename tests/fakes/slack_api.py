@@ -471,6 +471,8 @@ class FakeSlack:
             "blocks": args.get("blocks") or [],
             "ts": ts,
         }
+        if isinstance(args.get("metadata"), dict):
+            message["metadata"] = args["metadata"]
         thread_ts = args.get("thread_ts")
         if thread_ts:
             message["thread_ts"] = thread_ts
@@ -485,6 +487,28 @@ class FakeSlack:
         else:
             self._messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _api_conversations_history(self, args: JSONDict) -> JSONDict:
+        """Top-level messages newest first, after `oldest`, paged by an offset cursor."""
+        channel = args.get("channel")
+        if not channel:
+            raise _error("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = min(int(args.get("limit") or 100), 999)
+        offset = int(args.get("cursor") or 0)
+        with_metadata = args.get("include_all_metadata") in (True, "true", "1", 1)
+        found = [m for m in reversed(self._messages.get(channel, [])) if float(m["ts"]) > oldest]
+        page = [copy.deepcopy(m) for m in found[offset : offset + limit]]
+        if not with_metadata:
+            for m in page:
+                m.pop("metadata", None)
+        more = offset + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
 
     def _api_chat_update(self, args: JSONDict) -> JSONDict:
         channel, ts = args.get("channel"), args.get("ts")
