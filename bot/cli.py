@@ -10,14 +10,13 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
-from slack_sdk import WebClient
-
 from bot import migrate
 from bot.chat import ConsoleChat, SlackChat
 from bot.config import Settings
 from bot.db import make_engine, session_scope
 from bot.deps import Deps, make_http_client, utcnow
 from bot.logs import configure_logging
+from bot.slack_clients import listener_client, poster_client
 from bot.sources import NETWORKS, build_sources
 from bot.sources.base import Source
 from bot.sources.sample import SampleSource
@@ -25,22 +24,12 @@ from bot.watches import WatchError, add_watch, list_watches, remove_watch
 
 log = logging.getLogger(__name__)
 
-SLACK_TIMEOUT_S = 30
 CONSOLE_CHANNEL = "CONSOLE"
 DEMO_QUERY = "acme"
 CONNECT_HINT = """\
 To connect Slack: create the app from manifest.yaml at https://api.slack.com/apps
 (Create New App → From a manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and
 SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
-
-
-def _slack_client(settings: Settings) -> WebClient:
-    assert settings.slack_bot_token is not None
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_S,
-    )
 
 
 def _require_schema(settings: Settings) -> None:
@@ -65,7 +54,7 @@ def build_deps(settings: Settings, *, console: TextIO | None = None) -> Deps:
         # A terminal has no rate limit: show the cards as fast as they come.
         settings = settings.model_copy(update={"post_interval_s": 0.0})
         return Deps(settings, engine, ConsoleChat(console), {**sources, "sample": SampleSource()})
-    return Deps(settings, engine, SlackChat(_slack_client(settings)), sources)
+    return Deps(settings, engine, SlackChat(poster_client(settings)), sources)
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -219,7 +208,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         deps = build_deps(settings)
         scheduler = build_scheduler(deps, blocking=False)
         scheduler.start()
-        app = build_app(deps, _slack_client(settings))
+        app = build_app(deps, listener_client(settings))
         print("overheard is connected to Slack over Socket Mode. Ctrl-C stops it.")
         try:
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
@@ -256,7 +245,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     deps = build_deps(settings)
     server = make_http_server(
-        build_wsgi(build_app(deps, _slack_client(settings)), deps.engine), args.host, args.port
+        build_wsgi(build_app(deps, listener_client(settings)), deps.engine), args.host, args.port
     )
     print(f"overheard is serving on http://{args.host}:{server.server_port}/slack/events")
     try:

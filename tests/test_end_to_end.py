@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
@@ -27,6 +26,7 @@ from bot.db import session_scope
 from bot.deps import Deps
 from bot.models import Conversation, ConversationState
 from bot.scheduler import run_once
+from bot.slack_clients import listener_client, poster_client
 from bot.sources import build_sources
 from bot.watches import add_watch
 from bot.web import build_wsgi, make_http_server
@@ -184,17 +184,18 @@ def slack(engine: Engine) -> Iterator[Slack]:
         )
         algolia = Algolia()
         http = httpx.Client(transport=httpx.MockTransport(algolia))
-        client = WebClient(token=TEST_TOKEN, base_url=fake.base_url)
         sleeps: list[float] = []
         deps = Deps(
             settings,
             engine,
-            SlackChat(client),
+            SlackChat(poster_client(settings)),
             build_sources(settings, http),
             clock=Clock(NOW),
             sleep=sleeps.append,
         )
-        server = make_http_server(build_wsgi(build_app(deps, client), engine), "127.0.0.1", 0)
+        server = make_http_server(
+            build_wsgi(build_app(deps, listener_client(settings)), engine), "127.0.0.1", 0
+        )
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         with session_scope(engine) as session:
@@ -446,3 +447,16 @@ def test_overheard_command_lists_the_watches_privately(slack: Slack) -> None:
     reply = json.dumps(response.json())
     assert response.status_code == 200
     assert "`acme` on hackernews" in reply and f"<#{CHANNEL}>" in reply
+
+
+def test_a_rate_limited_card_update_is_retried_after_the_ack(slack: Slack) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.fake.fail_next("chat.update", status=429, retry_after=1)
+
+    slack.click(ids.CLAIM, card.id or 0, "UALICE")
+
+    wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
+    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    assert "Claimed by <@UALICE>" in block_text(message)
+    assert [c.status for c in slack.fake.calls_to("chat.update")] == [429, 200]
