@@ -36,9 +36,15 @@ class ChatBackend(Protocol):
     """What the poster needs from a chat service."""
 
     def post_card(
-        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+        self,
+        channel: str,
+        card: Card,
+        *,
+        conversation_id: int,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> str:
-        """Post a card and return its message ts."""
+        """Post a card (in a thread when `thread_ts`, also to the channel when `broadcast`)."""
         ...
 
     def update_card(self, channel: str, ts: str, card: Card) -> None:
@@ -57,13 +63,20 @@ class SlackChat:
         self.client = client
 
     def post_card(
-        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+        self,
+        channel: str,
+        card: Card,
+        *,
+        conversation_id: int,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> str:
         """Post a card with unfurling off; tag it so a crashed post can be found again."""
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
+                reply_broadcast=bool(thread_ts and broadcast) or None,
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
@@ -144,13 +157,20 @@ class ConsoleChat:
         self._next_ts = 0
 
     def post_card(
-        self, channel: str, card: Card, *, conversation_id: int, thread_ts: str | None = None
+        self,
+        channel: str,
+        card: Card,
+        *,
+        conversation_id: int,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> str:
         """Print the card with its buttons and a number to act on it by."""
         with self._lock:
             self._next_ts += 1
             ts = f"{self._next_ts}.000000"
-            self.out.write(f"\n── card #{conversation_id} in {channel} " + "─" * 40 + "\n")
+            where = f"in {channel}" + (f", in the thread of {thread_ts}" if thread_ts else "")
+            self.out.write(f"\n── card #{conversation_id} {where} " + "─" * 40 + "\n")
             self.out.write(render_card_text(card) + "\n")
             self.out.flush()
         return ts

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.cards import Card, build_mention_card
 from bot.chat import ChatError, ChatRateLimited
@@ -34,6 +34,29 @@ class PostReport:
     posted: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     deferred_channels: set[str] = field(default_factory=set)
+
+
+def thread_for(mention: Mention, conversation: Conversation, *, session: Session) -> str | None:
+    """The thread a mention belongs in: that of a posted card from the same conversation."""
+    if not mention.conversation_ref or mention.external_id == mention.conversation_ref:
+        return None
+    stmt = (
+        select(Conversation.thread_ts)
+        .join(Mention, col(Mention.id) == Conversation.mention_id)
+        .where(Conversation.channel_id == conversation.channel_id)
+        .where(col(Conversation.id) != conversation.id)
+        .where(col(Conversation.thread_ts).is_not(None))
+        .where(Mention.network == mention.network)
+        .where(
+            or_(
+                col(Mention.external_id) == mention.conversation_ref,
+                col(Mention.conversation_ref) == mention.conversation_ref,
+            )
+        )
+        .order_by(col(Conversation.posted_at))
+        .limit(1)
+    )
+    return session.exec(stmt).first()
 
 
 class Poster:
@@ -128,16 +151,19 @@ class Poster:
         with session_scope(self.deps.engine) as session:
             view = load_card(conversation_id, session=session)
             conversation = view.conversation
+            thread_ts = thread_for(view.mention, conversation, session=session)
         if conversation.post_attempts > 1 and conversation.last_post_error is None:
             # An earlier attempt ended without a recorded outcome (a crash mid-post): if
             # Slack has the card, adopt it instead of posting a second one.
             found = self._find_posted(conversation.channel_id, conversation_id)
             if found is not None:
-                self._mark_posted(conversation_id, found, now=now, kind="reconciled")
+                self._mark_posted(conversation_id, found, thread_ts, now=now, kind="reconciled")
                 return True
         card = build_mention_card(view.mention, view.author, conversation, now=now)
         try:
-            ts = self._send(conversation.channel_id, conversation_id, card)
+            # Urgent replies also go to the channel: a thread must never hide a P1 or P2.
+            broadcast = view.mention.priority is not None and view.mention.priority <= 2
+            ts = self._send(conversation.channel_id, conversation_id, card, thread_ts, broadcast)
         except ChatError as exc:
             with session_scope(self.deps.engine) as session:
                 row = session.get(Conversation, conversation_id)
@@ -153,7 +179,7 @@ class Poster:
                     exc.code,
                 )
             raise
-        self._mark_posted(conversation_id, ts, now=now, kind="posted")
+        self._mark_posted(conversation_id, ts, thread_ts, now=now, kind="posted")
         return True
 
     def _find_posted(self, channel: str, conversation_id: int) -> str | None:
@@ -163,13 +189,15 @@ class Poster:
             log.warning("could not check %s for card %d: %s", channel, conversation_id, exc.code)
             return None
 
-    def _mark_posted(self, conversation_id: int, ts: str, *, now: datetime, kind: str) -> None:
+    def _mark_posted(
+        self, conversation_id: int, ts: str, thread_ts: str | None, *, now: datetime, kind: str
+    ) -> None:
         with session_scope(self.deps.engine) as session:
             row = session.get(Conversation, conversation_id)
             assert row is not None
             row.state = ConversationState.POSTED
             row.message_ts = ts
-            row.thread_ts = ts
+            row.thread_ts = thread_ts or ts
             row.posted_at = now
             row.last_post_error = None
             row.post_lease_until = None
@@ -180,17 +208,31 @@ class Poster:
                 SYSTEM_ACTOR,
                 session=session,
                 now=now,
-                detail={"channel": row.channel_id, "ts": ts},
+                detail={"channel": row.channel_id, "ts": ts, "thread_ts": row.thread_ts},
             )
 
-    def _send(self, channel: str, conversation_id: int, card: Card) -> str:
+    def _send(
+        self,
+        channel: str,
+        conversation_id: int,
+        card: Card,
+        thread_ts: str | None,
+        broadcast: bool,
+    ) -> str:
         """Post once, and once more after a short Retry-After."""
         self._pace(channel)
-        try:
-            return self.deps.chat.post_card(channel, card, conversation_id=conversation_id)
-        except ChatRateLimited as exc:
-            if exc.retry_after_s > MAX_INLINE_WAIT_S:
-                raise
-            self.deps.sleep(exc.retry_after_s)
-            self._last_post[channel] = time.monotonic()
-            return self.deps.chat.post_card(channel, card, conversation_id=conversation_id)
+        for attempt in range(2):
+            try:
+                return self.deps.chat.post_card(
+                    channel,
+                    card,
+                    conversation_id=conversation_id,
+                    thread_ts=thread_ts,
+                    broadcast=broadcast,
+                )
+            except ChatRateLimited as exc:
+                if attempt or exc.retry_after_s > MAX_INLINE_WAIT_S:
+                    raise
+                self.deps.sleep(exc.retry_after_s)
+                self._last_post[channel] = time.monotonic()
+        raise AssertionError("unreachable")

@@ -229,10 +229,26 @@ def block_text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"], ensure_ascii=False)
 
 
+def posted_cards(fake: FakeSlack) -> list[dict[str, Any]]:
+    """Every card Slack accepted, in the channel or in a thread."""
+    return [
+        c.response["message"]
+        for c in fake.calls_to("chat.postMessage")
+        if not c.failed and (c.args.get("metadata") or {}).get("event_type") == "overheard_card"
+    ]
+
+
+def card_message(fake: FakeSlack, conversation: Conversation) -> dict[str, Any]:
+    """A card as Slack now shows it, wherever it was posted."""
+    top = fake.messages(CHANNEL)
+    replies = fake.thread(CHANNEL, conversation.thread_ts or "")
+    return next(m for m in top + replies if m["ts"] == conversation.message_ts)
+
+
 def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: Slack) -> None:
     new, posted = run_once(slack.deps)
 
-    messages = slack.fake.messages(CHANNEL)
+    messages = posted_cards(slack.fake)
     assert new == posted == len(messages) == 5  # 7 hits, one without an objectID, one repeated
     for call in slack.fake.calls_to("chat.postMessage"):
         assert call.args["unfurl_links"] is False and call.args["unfurl_media"] is False
@@ -245,7 +261,7 @@ def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: S
     assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
 
     assert run_once(slack.deps) == (0, 0)
-    assert len(slack.fake.messages(CHANNEL)) == 5
+    assert len(posted_cards(slack.fake)) == 5
 
 
 def test_claim_then_resolve_update_the_card_in_place_and_note_it_in_the_thread(
@@ -260,14 +276,14 @@ def test_claim_then_resolve_update_the_card_in_place_and_note_it_in_the_thread(
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
     (update,) = slack.fake.calls_to("chat.update")
     assert update.args["ts"] == card.message_ts
-    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    message = card_message(slack.fake, card)
     assert "Claimed by <@UALICE>" in block_text(message)
     assert "<@UALICE>" in slack.fake.thread(CHANNEL, card.message_ts or "")[0]["text"]
 
     slack.click(ids.RESOLVE, card.id or 0, "UALICE")
 
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 2)
-    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    message = card_message(slack.fake, card)
     assert "Resolved by <@UALICE>" in block_text(message)
     assert "Reopen" in block_text(message) and "Claim" not in block_text(message)
     assert conversation(slack.deps.engine, card.id or 0).state == ConversationState.RESOLVED
@@ -356,7 +372,7 @@ def test_a_rate_limited_post_waits_retry_after_and_loses_nothing(slack: Slack) -
     run_once(slack.deps)
 
     assert 3 in slack.sleeps  # waited as long as Slack asked before trying again
-    assert len(slack.fake.messages(CHANNEL)) == 5
+    assert len(posted_cards(slack.fake)) == 5
     assert len(slack.fake.calls_to("chat.postMessage")) == 6
     assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
 
@@ -366,7 +382,7 @@ def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: 
 
     run_once(slack.deps)
 
-    assert slack.fake.messages(CHANNEL) == []
+    assert posted_cards(slack.fake) == []
     queued = cards(slack.deps.engine)
     assert {(c.state, c.last_post_error) for c in queued} == {
         (ConversationState.QUEUED, "channel_not_found")
@@ -374,7 +390,7 @@ def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: 
 
     run_once(slack.deps)
 
-    assert len(slack.fake.messages(CHANNEL)) == 5
+    assert len(posted_cards(slack.fake)) == 5
 
 
 def test_score_command_answers_privately_with_the_breakdown(slack: Slack) -> None:
@@ -457,6 +473,45 @@ def test_a_rate_limited_card_update_is_retried_after_the_ack(slack: Slack) -> No
     slack.click(ids.CLAIM, card.id or 0, "UALICE")
 
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
-    message = next(m for m in slack.fake.messages(CHANNEL) if m["ts"] == card.message_ts)
+    message = card_message(slack.fake, card)
     assert "Claimed by <@UALICE>" in block_text(message)
     assert [c.status for c in slack.fake.calls_to("chat.update")] == [429, 200]
+
+
+def hn_hit(object_id: str, text: str, *, story: str, minutes_ago: int) -> dict[str, Any]:
+    tags = ["story"] if object_id == story else ["comment"]
+    return {
+        "objectID": object_id,
+        "created_at_i": int(NOW.timestamp()) - 60 * minutes_ago,
+        "author": f"user{object_id}",
+        "story_id": int(story),
+        "_tags": tags,
+        ("title" if object_id == story else "comment_text"): text,
+    }
+
+
+def test_replies_go_into_their_story_cards_thread_and_urgent_ones_also_to_the_channel(
+    slack: Slack,
+) -> None:
+    slack.algolia.serve_hits(
+        [hn_hit("500", "Show HN: Acme Cloud 2.0", story="500", minutes_ago=30)]
+    )
+    run_once(slack.deps)
+    (story,) = cards(slack.deps.engine)
+    slack.algolia.serve_hits(
+        [
+            hn_hit("501", "Acme Cloud looks neat", story="500", minutes_ago=20),
+            hn_hit("502", "Acme charged me twice and I need a refund", story="500", minutes_ago=10),
+        ]
+    )
+    slack.deps.clock.advance(seconds=600)  # type: ignore[attr-defined]
+
+    run_once(slack.deps)
+
+    replies = slack.fake.thread(CHANNEL, story.message_ts or "")
+    assert len(replies) == 2  # both cards sit in the story card's thread...
+    top_level = slack.fake.messages(CHANNEL)
+    assert [("refund" in block_text(m)) for m in top_level] == [False, True]  # ...P1 shown too
+    neat, refund = cards(slack.deps.engine)[1:]
+    assert neat.thread_ts == refund.thread_ts == story.message_ts
+    assert neat.message_ts != story.message_ts
