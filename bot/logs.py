@@ -6,14 +6,15 @@ import logging
 import re
 
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 
 
 class RedactTokens(logging.Filter):
-    """Replace anything shaped like a Slack token with a redaction marker."""
+    """Replace Slack tokens and Authorization credentials with a redaction marker."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _TOKEN.sub(r"\1-[redacted]", message)
+        redacted = _BEARER.sub(r"\1 [redacted]", _TOKEN.sub(r"\1-[redacted]", message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -62,3 +62,19 @@ def test_log_lines_have_slack_tokens_redacted() -> None:
     message = record.getMessage()
     assert "abcDEF" not in message and "789-zz" not in message
     assert message == "auth failed for xoxb-[redacted] and xapp-[redacted]"
+
+
+def test_authorization_credentials_in_log_lines_are_redacted() -> None:
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "sent %s",
+        ("Authorization: Bearer eyJhbGci.x.y",),
+        None,
+    )
+
+    RedactTokens().filter(record)
+
+    assert record.getMessage() == "sent Authorization: Bearer [redacted]"
