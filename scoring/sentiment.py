@@ -1,6 +1,6 @@
 """Sentiment of a mention: polarity, a label and the cues behind it.
 
-How a text is read (formula "sentiment-1", weights in `data/sentiment_model.json`):
+How a text is read (formula "sentiment-2", weights in `data/sentiment_model.json`):
 
 1. Judge or refuse. Text with no words, text written mostly in a non-Latin script and
    text whose function words are another language's (see `_language_reason`) get the
@@ -12,13 +12,16 @@ How a text is read (formula "sentiment-1", weights in `data/sentiment_model.json
    TextBlob misses on its own.
 3. Features: TextBlob's polarity and subjectivity (its lexicon and rules, fed our tokens);
    VADER's compound score, positive and negative shares and its lexicon's valence sums
-   (VADER is a lexicon built for social media, MIT-licensed); punctuation and emphasis
-   cues; and the words, each marked `NOT_` when it sits in a negation's scope.
+   (VADER is a lexicon built for social media, MIT-licensed); steps of VADER's compound
+   and TextBlob's polarity (is it above -0.75, -0.5, ...?), which let the linear heads
+   bend; punctuation and emphasis cues; and the words, each marked `NOT_` when it sits
+   in a negation's scope.
 4. Two linear heads learned from the 2,100 labelled dev tweets by `bench/train_sentiment.py`:
    a ridge regression estimates the mean human rating r on the -4..+4 scale, and
-   `polarity = clamp(r / 4, -1, 1)`; a class-balanced logistic regression picks the
-   label. The label never contradicts the sign of the polarity (a "positive" with
-   polarity <= 0 becomes "neutral", and likewise for "negative").
+   `polarity = clamp(r / 4, -1, 1)`; a class-balanced logistic regression, trained on
+   soft labels (a tweet whose mean rating is near a cut point counts partly towards both
+   labels), picks the label. The label never contradicts the sign of the polarity (a
+   "positive" with polarity <= 0 becomes "neutral", and likewise for "negative").
 
 `cues` lists the largest contributions to the polarity (lexicon groups and single words,
 in polarity units) and what the adaptation changed, so every number can be traced.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,7 +58,12 @@ VADER_NEGATION_SCALAR = -0.74
 # A word in `NOT_` form sits after a negation and before the next punctuation mark.
 NEGATED_PREFIX = "NOT_"
 
-DENSE_FEATURES: tuple[str, ...] = (
+# Step features let the linear heads bend: the lexicon scores are not linear in the rating
+# (VADER's compound saturates near ±1) and the neutral band needs a sharper edge than one
+# slope gives. Each is 1.0 when the score is above the step, else 0.0.
+COMPOUND_STEPS = (-0.75, -0.5, -0.25, -0.05, 0.05, 0.25, 0.5, 0.75)
+TEXTBLOB_STEPS = (-0.5, -0.2, -0.05, 0.05, 0.2, 0.5)
+_BASE_FEATURES = (
     "vader_compound",
     "vader_compound_cubed",
     "vader_positive_share",
@@ -71,6 +80,11 @@ DENSE_FEATURES: tuple[str, ...] = (
     "elongated",
     "link",
     "length",
+)
+DENSE_FEATURES: tuple[str, ...] = (
+    _BASE_FEATURES
+    + tuple(f"vader_compound_above_{step:+.2f}" for step in COMPOUND_STEPS)
+    + tuple(f"textblob_polarity_above_{step:+.2f}" for step in TEXTBLOB_STEPS)
 )
 # Correlated features are reported together, so a cue never shows two halves of one signal.
 _FEATURE_GROUP = {
@@ -90,6 +104,8 @@ _FEATURE_GROUP = {
     "elongated": "punctuation and emphasis",
     "link": "a link",
     "length": "length",
+    **{f"vader_compound_above_{step:+.2f}": "VADER lexicon" for step in COMPOUND_STEPS},
+    **{f"textblob_polarity_above_{step:+.2f}": "TextBlob lexicon" for step in TEXTBLOB_STEPS},
 }
 _GROUPS = tuple(_FEATURE_GROUP[name] for name in DENSE_FEATURES)
 
@@ -304,6 +320,8 @@ def _features(plain: str, link: bool) -> Features:
         elongated,
         1.0 if link else 0.0,
         min(word_count / _LENGTH_UNIT_WORDS, _LENGTH_CAP),
+        *(1.0 if compound > step else 0.0 for step in COMPOUND_STEPS),
+        *(1.0 if polarity > step else 0.0 for step in TEXTBLOB_STEPS),
     )
     return Features(dense, words, subjectivity, tuple(notes))
 
@@ -389,9 +407,14 @@ def _words(tokens: list[str]) -> frozenset[str]:
 
 
 def _valence_sums(words: frozenset[str]) -> tuple[float, float]:
-    """Positive and negative VADER valence of the distinct words, a negated word's flipped."""
+    """Positive and negative VADER valence of the distinct words, a negated word's flipped.
+
+    Summed with `math.fsum`, exact whatever order the set gives, so the features (and a
+    model trained on them) do not depend on the process's string hashing.
+    """
     lexicon = _vader().lexicon
-    positive = negative = 0.0
+    positive: list[float] = []
+    negative: list[float] = []
     for word in words:
         negated = word.startswith(NEGATED_PREFIX)
         valence = lexicon.get(word.removeprefix(NEGATED_PREFIX) if negated else word)
@@ -400,10 +423,10 @@ def _valence_sums(words: frozenset[str]) -> tuple[float, float]:
         if negated:
             valence *= VADER_NEGATION_SCALAR
         if valence > 0:
-            positive += valence
+            positive.append(valence)
         else:
-            negative -= valence
-    return positive / RATING_SCALE, negative / RATING_SCALE
+            negative.append(-valence)
+    return math.fsum(positive) / RATING_SCALE, math.fsum(negative) / RATING_SCALE
 
 
 def _textblob_tokens(tokens: list[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import train_sentiment
@@ -64,6 +65,43 @@ def test_a_trained_model_survives_its_json_form_and_judges_the_same() -> None:
     assert [again.judge(f) for f in features] == [first.judge(f) for f in features]
     assert again.judge(features[0]).label == "positive"
     assert again.judge(features[-1]).label == "negative"
+
+
+def test_soft_labels_share_a_tweet_between_labels_near_the_cut_points() -> None:
+    shares = train_sentiment.soft_labels([-3.0, -0.5, 0.0, 0.5, 3.0], 0.3)
+
+    assert shares.sum(axis=1) == pytest.approx([1.0] * 5)
+    assert shares[1, 0] == pytest.approx(0.5) and shares[3, 2] == pytest.approx(0.5)
+    assert shares[0, 0] > 0.99 and shares[2, 1] > 0.9 and shares[4, 2] > 0.99
+    assert (train_sentiment.soft_labels([-3.0, 0.0, 3.0], 0.0) == np.eye(3)).all()
+
+
+def test_settings_are_chosen_from_the_grids_and_recorded_in_the_model() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+    ratings = [rating for _, rating in RATED]
+
+    settings = train_sentiment.choose_settings(
+        features, ratings, ridge_alphas=(1.0, 10.0), label_settings=((0.0, 0.1), (0.3, 1.0))
+    )
+    model = train_sentiment.fit(features, ratings, settings=settings)
+
+    assert settings.ridge_alpha in (1.0, 10.0)
+    assert (settings.soft_label_se, settings.logistic_c) in ((0.0, 0.1), (0.3, 1.0))
+    assert model["hyperparameters"]["soft_label_se"] == settings.soft_label_se
+
+
+def test_nested_cross_validation_judges_every_text_once_and_reports_its_choices() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+
+    judged, chosen = train_sentiment.nested_cross_validated(
+        features,
+        [rating for _, rating in RATED],
+        ridge_alphas=(10.0,),
+        label_settings=((0.3, 0.1),),
+    )
+
+    assert len(judged) == len(RATED)
+    assert chosen == [train_sentiment.Settings(10.0, 0.1, 0.3)] * train_sentiment.FOLDS
 
 
 def test_cross_validation_judges_every_text_once() -> None:
