@@ -76,25 +76,23 @@ class Poster:
                 self.deps.sleep(wait)
         self._last_post[channel] = time.monotonic()
 
-    def pending(self, limit: int) -> list[int]:
-        """Ids of queued cards that still have attempts left, oldest mention first."""
+    def pending(self, limit: int) -> list[tuple[int, str]]:
+        """(id, channel) of queued cards with attempts left, most urgent, then oldest, first."""
         with session_scope(self.deps.engine) as session:
             stmt = (
-                select(Conversation.id)
+                select(Conversation.id, Conversation.channel_id)
                 .join(Mention, col(Mention.id) == Conversation.mention_id)
                 .where(Conversation.state == ConversationState.QUEUED)
                 .where(Conversation.post_attempts < MAX_POST_ATTEMPTS)
                 .order_by(col(Mention.priority).asc().nulls_last(), col(Mention.created_at))
                 .limit(limit)
             )
-            return [cid for cid in session.exec(stmt) if cid is not None]
+            return [(cid, channel) for cid, channel in session.exec(stmt) if cid is not None]
 
     def post_pending(self, limit: int = 200) -> PostReport:
         """Post up to `limit` queued cards; a refused card stays queued with its error noted."""
         report = PostReport()
-        for conversation_id in self.pending(limit):
-            with session_scope(self.deps.engine) as session:
-                channel = load_card(conversation_id, session=session).conversation.channel_id
+        for conversation_id, channel in self.pending(limit):
             blocked_until = self._blocked_until.get(channel)
             if blocked_until is not None and self.deps.clock() < blocked_until:
                 report.deferred_channels.add(channel)
