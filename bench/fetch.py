@@ -21,14 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bot import migrate
-from bot.chat import ConsoleChat
 from bot.config import Settings
-from bot.db import make_engine, session_scope
-from bot.deps import Deps
-from bot.fetching import run_due_fetches
-from bot.models import Watch
+from bot.services.deps import Deps
+from bot.services.fetching import run_due_fetches
+from bot.slack.chat import ConsoleChat
 from bot.sources.hackernews import HackerNewsSource
+from bot.store import migrate
+from bot.store.db import make_engine, session_scope
+from bot.store.models import Watch
 
 LATENCY_S = 0.050
 FETCHES = 1_000

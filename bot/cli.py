@@ -1,4 +1,4 @@
-"""The one command line behind every process: run, serve, worker, watch, db."""
+"""The command line behind every process: run, serve, worker, watch, preview, sources, db."""
 
 from __future__ import annotations
 
@@ -8,71 +8,48 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TextIO
 
-from bot import migrate
-from bot.chat import ConsoleChat, SlackChat
+from bot.compose import open_deps, open_engine, open_sources, require_schema
 from bot.config import Settings
-from bot.db import make_engine, session_scope
-from bot.deps import Deps, make_http_client, utcnow
+from bot.console import console_loop, ensure_demo_watch, render_preview
 from bot.logs import configure_logging
-from bot.slack_clients import listener_client, poster_client
-from bot.sources import NETWORKS, build_sources
-from bot.sources.base import Source
-from bot.sources.sample import SampleSource
-from bot.watches import WatchError, add_watch, list_watches, remove_watch
+from bot.services.deps import utcnow
+from bot.services.watches import WatchError, add_watch, list_watches, remove_watch
+from bot.slack.clients import listener_client
+from bot.sources import NETWORKS
+from bot.store import migrate
+from bot.store.db import session_scope
 
 log = logging.getLogger(__name__)
 
-CONSOLE_CHANNEL = "CONSOLE"
-DEMO_QUERY = "acme"
 CONNECT_HINT = """\
 To connect Slack: create the app from manifest.yaml at https://api.slack.com/apps
 (Create New App → From a manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and
 SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
 
 
-def _require_schema(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        if not migrate.is_current(engine):
-            raise SystemExit("The database is not up to date: run `overheard db upgrade` first.")
-    finally:
-        engine.dispose()
-
-
-def _sources(settings: Settings) -> dict[str, Source]:
-    feeds = make_http_client(guarded=not settings.allow_private_urls)
-    return build_sources(settings, make_http_client(), feed_http=feeds)
-
-
-def build_deps(settings: Settings, *, console: TextIO | None = None) -> Deps:
-    """Wire settings into engine, chat backend and sources (console chat when `console`)."""
-    engine = make_engine(settings.database_url)
-    sources = _sources(settings)
-    if console is not None:
-        # A terminal has no rate limit: show the cards as fast as they come.
-        settings = settings.model_copy(update={"post_interval_s": 0.0})
-        return Deps(settings, engine, ConsoleChat(console), {**sources, "sample": SampleSource()})
-    return Deps(settings, engine, SlackChat(poster_client(settings)), sources)
+def _network_options(args: argparse.Namespace) -> dict[str, str | None]:
+    return {
+        "feed_url": args.feed_url,
+        "app_id": args.app_id,
+        "country": args.country,
+        "site": args.site,
+    }
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     """Apply every pending migration."""
-    engine = make_engine(settings.database_url)
-    try:
+    with open_engine(settings) as engine:
         migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    print(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
+        where = engine.url.render_as_string(hide_password=True)
+    print(f"Database is up to date ({where}).")
     return 0
 
 
 def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
     """Save a watch after checking every part of it."""
-    deps_engine = make_engine(settings.database_url)
     try:
-        with session_scope(deps_engine) as session:
+        with open_engine(settings) as engine, session_scope(engine) as session:
             watch = add_watch(
                 args.query,
                 args.source,
@@ -81,12 +58,7 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
                 interval_s=args.interval,
                 session=session,
                 now=utcnow(),
-                options={
-                    "feed_url": args.feed_url,
-                    "app_id": args.app_id,
-                    "country": args.country,
-                    "site": args.site,
-                },
+                options={k: v for k, v in _network_options(args).items() if v is not None},
                 allow_private_urls=settings.allow_private_urls,
             )
             print(
@@ -96,103 +68,43 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
     except WatchError as exc:
         print(f"overheard: {exc}", file=sys.stderr)
         return 2
-    finally:
-        deps_engine.dispose()
     return 0
 
 
 def cmd_watch_list(settings: Settings, _args: argparse.Namespace) -> int:
     """Print every watch."""
-    engine = make_engine(settings.database_url)
-    with session_scope(engine) as session:
+    with open_engine(settings) as engine, session_scope(engine) as session:
         watches = list_watches(session=session)
-        if not watches:
-            print(
-                "No watches. Add one: overheard watch add QUERY --source hackernews "
-                "--channel C0123ABCD"
-            )
-        for w in watches:
-            state = "" if w.enabled else " (paused)"
-            print(
-                f"#{w.id}\t{w.query!r}\t{','.join(w.sources)}\t{w.channel_id}\t"
-                f"every {w.interval_s} s{state}"
-            )
-    engine.dispose()
+    if not watches:
+        print(
+            "No watches. Add one: overheard watch add QUERY --source hackernews --channel C0123ABCD"
+        )
+    for w in watches:
+        state = "" if w.enabled else " (paused)"
+        print(
+            f"#{w.id}\t{w.query!r}\t{','.join(w.sources)}\t{w.channel_id}\t"
+            f"every {w.interval_s} s{state}"
+        )
     return 0
 
 
 def cmd_watch_remove(settings: Settings, args: argparse.Namespace) -> int:
     """Delete a watch; its cards stay."""
-    engine = make_engine(settings.database_url)
     try:
-        with session_scope(engine) as session:
+        with open_engine(settings) as engine, session_scope(engine) as session:
             watch = remove_watch(args.id, session=session)
-        print(f"Removed watch #{watch.id} ({watch.query!r}).")
     except WatchError as exc:
         print(f"overheard: {exc}", file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
+    print(f"Removed watch #{watch.id} ({watch.query!r}).")
     return 0
-
-
-def _ensure_demo_watch(deps: Deps, out: TextIO) -> None:
-    with session_scope(deps.engine) as session:
-        if list_watches(session=session):
-            return
-        add_watch(
-            DEMO_QUERY,
-            ["sample"],
-            CONSOLE_CHANNEL,
-            known_sources=deps.sources,
-            session=session,
-            now=deps.clock(),
-        )
-    out.write(f"Added a demo watch for {DEMO_QUERY!r} on the bundled sample mentions.\n")
-
-
-def _console_loop(deps: Deps, stdin: TextIO, out: TextIO) -> None:
-    """Read `claim N` / `resolve N` / `dismiss N` / `reopen N` and act as the button would."""
-    from bot.cards import build_mention_card
-    from bot.conversations import ConversationError, apply_card_action, load_card
-
-    for line in stdin:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] in ("quit", "exit"):
-            return
-        if (
-            len(words) != 2
-            or words[0] not in ("claim", "resolve", "dismiss", "reopen")
-            or not words[1].isdigit()
-        ):
-            out.write("Type: claim N | resolve N | dismiss N | reopen N | quit\n")
-            continue
-        try:
-            with session_scope(deps.engine) as session:
-                channel = load_card(int(words[1]), session=session).conversation.channel_id
-                view = apply_card_action(
-                    int(words[1]),
-                    words[0],
-                    "UCONSOLE",
-                    channel_id=channel,
-                    session=session,
-                    now=deps.clock(),
-                )
-        except ConversationError as exc:
-            out.write(f"{exc}\n")
-            continue
-        card = build_mention_card(view.mention, view.author, view.conversation, now=deps.clock())
-        assert view.conversation.message_ts is not None
-        deps.chat.update_card(view.conversation.channel_id, view.conversation.message_ts, card)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     """Run everything in one process: Socket Mode with Slack tokens, the console without."""
-    from bot.scheduler import build_scheduler
+    from bot.services.scheduler import build_scheduler
 
-    _require_schema(settings)
+    require_schema(settings)
     if settings.slack_configured:
         if settings.slack_app_token is None:
             print(
@@ -205,99 +117,94 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
         from handlers.app import build_app
 
-        deps = build_deps(settings)
-        scheduler = build_scheduler(deps, blocking=False)
-        scheduler.start()
-        app = build_app(deps, listener_client(settings))
-        print("overheard is connected to Slack over Socket Mode. Ctrl-C stops it.")
-        try:
-            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
-        finally:
-            scheduler.shutdown(wait=False)
+        with open_deps(settings) as deps:
+            scheduler = build_scheduler(deps, blocking=False)
+            scheduler.start()
+            app = build_app(deps, listener_client(settings))
+            print("overheard is connected to Slack over Socket Mode. Ctrl-C stops it.")
+            try:
+                SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+            finally:
+                scheduler.shutdown(wait=False)
         return 0
     out = sys.stdout
     out.write("No Slack tokens set: running on the console backend with sample mentions.\n")
     out.write(CONNECT_HINT + "\n")
-    deps = build_deps(settings, console=out)
-    _ensure_demo_watch(deps, out)
-    scheduler = build_scheduler(deps, blocking=False)
-    scheduler.start()
-    out.write(
-        "Act on a card by typing `claim N`, `resolve N`, `dismiss N` or `reopen N`; Ctrl-C stops.\n"
-    )
-    try:
-        _console_loop(deps, sys.stdin, out)
-        threading.Event().wait()  # stdin closed: keep the worker running until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        scheduler.shutdown(wait=False)
+    with open_deps(settings, console=out) as deps:
+        ensure_demo_watch(deps, out)
+        scheduler = build_scheduler(deps, blocking=False)
+        scheduler.start()
+        out.write(
+            "Act on a card by typing `claim N`, `resolve N`, `dismiss N` or `reopen N`; "
+            "Ctrl-C stops.\n"
+        )
+        try:
+            console_loop(deps, sys.stdin, out)
+            threading.Event().wait()  # stdin closed: keep the worker running until Ctrl-C
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.shutdown(wait=False)
     return 0
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Serve Bolt over HTTP on /slack/events, with /healthz."""
-    from bot.web import build_wsgi, make_http_server
+    from bot.slack.web import build_wsgi, make_http_server
     from handlers.app import build_app
 
     if not settings.slack_configured or settings.slack_signing_secret is None:
         print("HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.", file=sys.stderr)
         return 2
-    deps = build_deps(settings)
-    server = make_http_server(
-        build_wsgi(build_app(deps, listener_client(settings)), deps.engine), args.host, args.port
-    )
-    print(f"overheard is serving on http://{args.host}:{server.server_port}/slack/events")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    with open_deps(settings) as deps:
+        app = build_app(deps, listener_client(settings))
+        server = make_http_server(build_wsgi(app, deps.engine), args.host, args.port)
+        print(f"overheard is serving on http://{args.host}:{server.server_port}/slack/events")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
     return 0
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the scheduler alone; with --once, fetch and post what is due, then exit."""
-    from bot.scheduler import build_scheduler, run_once
+    from bot.services.scheduler import build_scheduler, run_once
 
-    _require_schema(settings)
-    deps = build_deps(settings, console=None if settings.slack_configured else sys.stdout)
-    if args.once:
-        new, posted = run_once(deps)
-        print(f"{new} new mentions, {posted} cards posted.")
-        return 0
-    with contextlib.suppress(KeyboardInterrupt):
-        build_scheduler(deps, blocking=True).start()
+    require_schema(settings)
+    console = None if settings.slack_configured else sys.stdout
+    with open_deps(settings, console=console) as deps:
+        if args.once:
+            new, posted = run_once(deps)
+            print(f"{new} new mentions, {posted} cards posted.")
+            return 0
+        with contextlib.suppress(KeyboardInterrupt):
+            build_scheduler(deps, blocking=True).start()
     return 0
 
 
 def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     """Search the networks now and print the cards that would be posted; store nothing."""
-    from bot.preview import preview_cards
+    from bot.services.preview import preview_cards
 
-    sources = _sources(settings)
-    names = args.source or [n for n, s in sources.items() if not s.missing_settings]
-    options = {
-        "feed_url": args.feed_url,
-        "app_id": args.app_id,
-        "country": args.country,
-        "site": args.site,
-    }
-    try:
-        report = preview_cards(
-            args.query,
-            names,
-            sources,
-            options=options,
-            now=utcnow(),
-            allow_private_urls=settings.allow_private_urls,
-            limit=args.limit,
-        )
-    except WatchError as exc:
-        print(f"overheard: {exc}", file=sys.stderr)
-        return 2
-    for line in report.lines:
+    with open_sources(settings) as sources:
+        names = args.source or [n for n, s in sources.items() if not s.missing_settings]
+        try:
+            report = preview_cards(
+                args.query,
+                names,
+                sources,
+                options=_network_options(args),
+                now=utcnow(),
+                allow_private_urls=settings.allow_private_urls,
+                limit=args.limit,
+            )
+        except WatchError as exc:
+            print(f"overheard: {exc}", file=sys.stderr)
+            return 2
+    for line in render_preview(report):
         print(line)
     for name, error in report.errors.items():
         print(f"{name}: {error}", file=sys.stderr)
@@ -306,15 +213,14 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
     """Print each watch × network's health; exit 1 when any is failing or silent."""
-    from bot.health import describe_health
+    from bot.services.health import describe_health
 
-    engine = make_engine(settings.database_url)
-    sources = _sources(settings)
-    try:
-        with session_scope(engine) as session:
-            rows = describe_health(session=session, sources=sources, now=utcnow())
-    finally:
-        engine.dispose()
+    with (
+        open_engine(settings) as engine,
+        open_sources(settings) as sources,
+        session_scope(engine) as session,
+    ):
+        rows = describe_health(session=session, sources=sources, now=utcnow())
     if not rows:
         print("No watches yet.")
         return 0

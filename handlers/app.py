@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.deps import Deps
+from bot.services.deps import Deps
 from handlers import actions, commands, events
 
 log = logging.getLogger(__name__)

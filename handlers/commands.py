@@ -6,12 +6,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import ids
-from bot.authors import find_authors_by_handle, normalise_handle
-from bot.db import session_scope
-from bot.deps import Deps
-from bot.views import build_help_message, build_score_message
-from bot.watches import list_watches
+from bot.services.authors import find_authors_by_handle, normalise_handle
+from bot.services.deps import Deps
+from bot.services.watches import list_watches
+from bot.slack import ids
+from bot.slack.views import build_help_message, build_score_message
+from bot.store.db import session_scope
 
 
 def handle_score_command(ack: Ack, command: dict[str, Any], deps: Deps) -> None:

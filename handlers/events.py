@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.conversations import count_open_cards
-from bot.db import session_scope
-from bot.deps import Deps
-from bot.health import describe_health
-from bot.views import build_home_view
-from bot.watches import list_watches
+from bot.services.conversations import count_open_cards
+from bot.services.deps import Deps
+from bot.services.health import describe_health
+from bot.services.watches import list_watches
+from bot.slack.views import build_home_view
+from bot.store.db import session_scope
 
 
 def handle_app_home_opened(event: dict[str, Any], client: WebClient, deps: Deps) -> None:

@@ -7,17 +7,17 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-import bot.models  # noqa: F401  (registers the tables on the metadata)
+import bot.store.models  # noqa: F401  (registers the tables on the metadata)
 from bot.config import Settings
-from bot.db import make_engine
-from bot.dbtypes import UTCDateTime
-from bot.models import metadata
+from bot.store.db import make_engine
+from bot.store.models import metadata
+from bot.store.types import UTCDateTime
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render our own column types with the import the migration template provides."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "bot.dbtypes.UTCDateTime()"
+        return "bot.store.types.UTCDateTime()"
     return False
 
 

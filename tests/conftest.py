@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from bot import migrate
 from bot.config import Settings
-from bot.db import make_engine
+from bot.store import migrate
+from bot.store.db import make_engine
 
 POSTGRES_URL = os.environ.get(
     "OVERHEARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

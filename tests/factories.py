@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.db import session_scope
-from bot.models import Conversation, ConversationState, Watch
-from bot.pipeline import ingest_mentions
+from bot.services.pipeline import ingest_mentions
 from bot.sources.base import FetchedAuthor, FetchedMention
+from bot.store.db import session_scope
+from bot.store.models import Conversation, ConversationState, Watch
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CHANNEL = "C0SUPPORT"

@@ -19,17 +19,18 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
-from bot import ids
-from bot.chat import SlackChat
 from bot.config import Settings
-from bot.db import session_scope
-from bot.deps import Deps
-from bot.models import Conversation, ConversationState
-from bot.scheduler import run_once
-from bot.slack_clients import listener_client, poster_client
+from bot.services.deps import Deps
+from bot.services.poster import Poster
+from bot.services.scheduler import run_once
+from bot.services.watches import add_watch
+from bot.slack import ids
+from bot.slack.chat import SlackChat
+from bot.slack.clients import listener_client, poster_client
+from bot.slack.web import build_wsgi, make_http_server
 from bot.sources import build_sources
-from bot.watches import add_watch
-from bot.web import build_wsgi, make_http_server
+from bot.store.db import session_scope
+from bot.store.models import Conversation, ConversationState
 from handlers.app import build_app
 from tests.conftest import Clock, make_settings
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
@@ -465,17 +466,21 @@ def test_overheard_command_lists_the_watches_privately(slack: Slack) -> None:
     assert "`acme` on hackernews" in reply and f"<#{CHANNEL}>" in reply
 
 
-def test_a_rate_limited_card_update_is_retried_after_the_ack(slack: Slack) -> None:
+def test_a_card_update_slack_refused_is_resent_by_the_next_poster_pass(slack: Slack) -> None:
     run_once(slack.deps)
     card = cards(slack.deps.engine)[0]
     slack.fake.fail_next("chat.update", status=429, retry_after=1)
 
     slack.click(ids.CLAIM, card.id or 0, "UALICE")
-
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
-    message = card_message(slack.fake, card)
-    assert "Claimed by <@UALICE>" in block_text(message)
+    assert "Claimed by" not in block_text(card_message(slack.fake, card))  # Slack is stale
+
+    report = Poster(slack.deps).post_pending()
+
+    assert report.updated == [card.id]
+    assert "Claimed by <@UALICE>" in block_text(card_message(slack.fake, card))
     assert [c.status for c in slack.fake.calls_to("chat.update")] == [429, 200]
+    assert Poster(slack.deps).post_pending().updated == []  # in sync: nothing more to send
 
 
 def hn_hit(object_id: str, text: str, *, story: str, minutes_ago: int) -> dict[str, Any]:

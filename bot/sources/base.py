@@ -59,7 +59,9 @@ class FetchedMention:
 class SearchSpec:
     """What one watch asks of one network, already translated to that network's search."""
 
-    query: str  # the network's native search string (bot.query translates the watch's query)
+    query: (
+        str  # the network's native search string (bot.services.query translates the watch's query)
+    )
     hashtags: tuple[str, ...] = ()  # tags named in the query, for networks with tag timelines
     lang: str | None = None  # ISO 639-1 code when the watch asks for one language
     feed_url: str | None = None  # rss: the feed to read (checked against private addresses)

@@ -16,8 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from bot.netsafe import BlockedAddress, UnsafeURL, check_url
 from bot.sources.base import RateLimited, SourceError
+from bot.sources.netsafe import BlockedAddress, UnsafeURL, check_url
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped,unuse
 import httpx
 from defusedxml import DefusedXmlException
 
-from bot.netsafe import UnsafeURL, check_url
 from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
@@ -34,6 +33,7 @@ from bot.sources.base import (
 )
 from bot.sources.fields import as_utc, http_url, iso_time, opt_str
 from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter
+from bot.sources.netsafe import UnsafeURL, check_url
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)

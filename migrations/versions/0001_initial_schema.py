@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.dbtypes
+import bot.store.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -32,9 +32,9 @@ def upgrade() -> None:
         sa.Column("following", sa.Integer(), nullable=True),
         sa.Column("posts", sa.Integer(), nullable=True),
         sa.Column("karma", sa.Integer(), nullable=True),
-        sa.Column("account_created_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("account_created_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("verified", sa.Boolean(), nullable=True),
-        sa.Column("metrics_fetched_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("metrics_fetched_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("score_breakdown", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_author")),
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("interval_s", sa.Integer(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", bot.dbtypes.UTCDateTime(), nullable=False),
+        sa.Column("created_at", bot.store.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watch")),
     )
     op.create_table(
@@ -66,8 +66,8 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-        sa.Column("created_at", bot.dbtypes.UTCDateTime(), nullable=False),
-        sa.Column("fetched_at", bot.dbtypes.UTCDateTime(), nullable=False),
+        sa.Column("created_at", bot.store.types.UTCDateTime(), nullable=False),
+        sa.Column("fetched_at", bot.store.types.UTCDateTime(), nullable=False),
         sa.Column("likes", sa.Integer(), nullable=True),
         sa.Column("reposts", sa.Integer(), nullable=True),
         sa.Column("replies", sa.Integer(), nullable=True),
@@ -97,12 +97,12 @@ def upgrade() -> None:
         sa.Column("watch_id", sa.Integer(), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("cursor", sa.JSON(), nullable=False),
-        sa.Column("next_due_at", bot.dbtypes.UTCDateTime(), nullable=True),
-        sa.Column("last_success_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("next_due_at", bot.store.types.UTCDateTime(), nullable=True),
+        sa.Column("last_success_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("lease_expires_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("lease_expires_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["watch_id"],
             ["watch.id"],
@@ -126,13 +126,13 @@ def upgrade() -> None:
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("message_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("thread_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("queued_at", bot.dbtypes.UTCDateTime(), nullable=False),
-        sa.Column("posted_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("queued_at", bot.store.types.UTCDateTime(), nullable=False),
+        sa.Column("posted_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("claimed_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("claimed_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("closed_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("closed_at", bot.dbtypes.UTCDateTime(), nullable=True),
-        sa.Column("sla_due_at", bot.dbtypes.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", bot.store.types.UTCDateTime(), nullable=True),
+        sa.Column("sla_due_at", bot.store.types.UTCDateTime(), nullable=True),
         sa.Column("post_attempts", sa.Integer(), nullable=False),
         sa.Column("last_post_error", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -157,7 +157,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("at", bot.dbtypes.UTCDateTime(), nullable=False),
+        sa.Column("at", bot.store.types.UTCDateTime(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.dbtypes
+import bot.store.types
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -23,8 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rating", sa.Integer(), nullable=True))
 
     with op.batch_alter_table("sourcecursor", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_attempt_at", bot.dbtypes.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("last_mention_at", bot.dbtypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("last_attempt_at", bot.store.types.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("last_mention_at", bot.store.types.UTCDateTime(), nullable=True)
+        )
 
     with op.batch_alter_table("watch", schema=None) as batch_op:
         batch_op.add_column(sa.Column("options", sa.JSON(), server_default="{}", nullable=False))

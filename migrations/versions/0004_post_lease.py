@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.dbtypes
+import bot.store.types
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("conversation", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("post_lease_until", bot.dbtypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("post_lease_until", bot.store.types.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Engine, inspect
 
-from bot import migrate
+from bot.store import migrate
 
 
 def test_upgrade_head_matches_the_models_so_alembic_check_passes(bare_engine: Engine) -> None:

@@ -1,0 +1,93 @@
+"""The composition root: from Settings to an engine, HTTP clients, sources and a chat backend.
+
+Everything long-lived is built here, once, and closed here: `open_deps` and `open_engine`
+are context managers, so no command leaks a client or a connection pool on its way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TextIO
+
+import httpx
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.services.deps import Deps
+from bot.slack.chat import ConsoleChat, SlackChat
+from bot.slack.clients import poster_client
+from bot.sources import build_sources
+from bot.sources.base import Source
+from bot.sources.netsafe import guarded_transport
+from bot.sources.sample import SampleSource
+from bot.store import migrate
+from bot.store.db import make_engine
+
+HTTP_TIMEOUT_S = 20.0
+USER_AGENT = "overheard/0.1 (brand-mention monitor; +https://github.com/overheard)"
+HTTP_MAX_CONNECTIONS = 64
+HTTP_MAX_KEEPALIVE = 32
+
+
+def make_http_client(*, guarded: bool = False) -> httpx.Client:
+    """An HTTP client for the networks: timeouts, a descriptive User-Agent, no auto-redirects.
+
+    `guarded` clients connect only to public addresses, for URLs users give us (feeds).
+    """
+    limits = httpx.Limits(
+        max_connections=HTTP_MAX_CONNECTIONS, max_keepalive_connections=HTTP_MAX_KEEPALIVE
+    )
+    return httpx.Client(
+        timeout=httpx.Timeout(HTTP_TIMEOUT_S),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        limits=limits,
+        transport=guarded_transport(limits=limits) if guarded else None,
+    )
+
+
+@contextmanager
+def open_engine(settings: Settings) -> Iterator[Engine]:
+    """The database engine, disposed of on the way out."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_sources(settings: Settings) -> Iterator[dict[str, Source]]:
+    """Every network's source, on HTTP clients closed on the way out."""
+    with (
+        make_http_client() as http,
+        make_http_client(guarded=not settings.allow_private_urls) as feeds,
+    ):
+        yield build_sources(settings, http, feed_http=feeds)
+
+
+@contextmanager
+def open_deps(settings: Settings, *, console: TextIO | None = None) -> Iterator[Deps]:
+    """Everything the services need; cards go to `console` when given, else to Slack."""
+    with ExitStack() as stack:
+        engine = stack.enter_context(open_engine(settings))
+        sources = stack.enter_context(open_sources(settings))
+        if console is not None:
+            # A terminal has no rate limit: show the cards as fast as they come.
+            yield Deps(
+                settings,
+                engine,
+                ConsoleChat(console),
+                {**sources, "sample": SampleSource()},
+                pace_posts=False,
+            )
+        else:
+            yield Deps(settings, engine, SlackChat(poster_client(settings)), sources)
+
+
+def require_schema(settings: Settings) -> None:
+    """Stop with a clear message when the database needs `overheard db upgrade`."""
+    with open_engine(settings) as engine:
+        if not migrate.is_current(engine):
+            raise SystemExit("The database is not up to date: run `overheard db upgrade` first.")

@@ -1,0 +1,51 @@
+"""What the services need from a chat service, and how it fails: no Slack in sight.
+
+The Slack implementation (and the terminal one) live in `bot.slack.chat`; the services
+hand them a card's data and the backend renders it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.services.conversations import CardView
+    from bot.store.models import EventKind
+
+
+class ChatError(Exception):
+    """The chat service refused a message; `code` is its error string."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class ChatRateLimited(ChatError):
+    """The chat service asked us to wait `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("ratelimited")
+        self.retry_after_s = retry_after_s
+
+
+class ChatBackend(Protocol):
+    """Posting, updating and finding cards, and noting changes in their threads."""
+
+    def post_card(
+        self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str:
+        """Post a card (in a thread when `thread_ts`, also to the channel when `broadcast`)."""
+        ...
+
+    def update_card(self, view: CardView) -> None:
+        """Replace a posted card's content with what `view` now shows."""
+        ...
+
+    def find_card(self, channel: str, card_id: int) -> str | None:
+        """The ts of a card already posted for this id, if the channel shows one."""
+        ...
+
+    def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
+        """Say in the card's thread who changed it and how."""
+        ...

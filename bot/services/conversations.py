@@ -1,0 +1,310 @@
+"""Card state changes (claim, resolve, dismiss, reopen), each an UPDATE-if plus an Event."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from bot.services.chat import ChatBackend, ChatError
+from bot.store.db import session_scope
+from bot.store.models import Author, Conversation, ConversationState, Event, EventKind, Mention
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "overheard"
+ERROR_MAX_CHARS = 1000
+
+
+class CardAction(enum.StrEnum):
+    """What a person can do to a card; each writes the event of the same name."""
+
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    DISMISS = "dismiss"
+    REOPEN = "reopen"
+
+    @property
+    def event(self) -> EventKind:
+        """The audit event this action writes."""
+        return _ACTION_EVENTS[self]
+
+
+_ACTION_EVENTS = {
+    CardAction.CLAIM: EventKind.CLAIMED,
+    CardAction.RESOLVE: EventKind.RESOLVED,
+    CardAction.DISMISS: EventKind.DISMISSED,
+    CardAction.REOPEN: EventKind.REOPENED,
+}
+OPEN_STATES = (ConversationState.POSTED, ConversationState.CLAIMED)
+CLOSED_STATES = (ConversationState.RESOLVED, ConversationState.DISMISSED)
+
+
+class ConversationError(Exception):
+    """A state change that can't happen; the message is fit to show the user."""
+
+
+class ConversationNotFound(ConversationError):
+    """No card with that id."""
+
+
+class AlreadyClaimed(ConversationError):
+    """Someone else holds the card."""
+
+    def __init__(self, *, by: str) -> None:
+        super().__init__(f"already claimed by {by}")
+        self.by = by
+
+
+class NotAllowed(ConversationError):
+    """The card is not in a state that allows this change."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """Everything a card shows, read back from the database."""
+
+    conversation: Conversation
+    mention: Mention
+    author: Author | None
+
+
+def load_card(conversation_id: int, *, session: Session) -> CardView:
+    """Read a card's conversation, mention and author."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(f"no card {conversation_id}")
+    mention = session.get(Mention, conversation.mention_id)
+    assert mention is not None  # the foreign key guarantees it
+    author = session.get(Author, mention.author_id) if mention.author_id is not None else None
+    return CardView(conversation, mention, author)
+
+
+def record_event(
+    conversation_id: int,
+    kind: EventKind,
+    actor: str,
+    *,
+    session: Session,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry to the audit log."""
+    session.add(
+        Event(conversation_id=conversation_id, kind=kind, actor=actor, at=now, detail=detail or {})
+    )
+
+
+def _transition(
+    conversation_id: int,
+    *,
+    allowed_from: tuple[ConversationState, ...],
+    values: dict[str, Any],
+    kind: EventKind,
+    actor: str,
+    session: Session,
+    now: datetime,
+) -> bool:
+    """Move the card if it is in one of `allowed_from`; return whether this call moved it."""
+    result = session.execute(
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id)
+        .where(col(Conversation.state).in_([s.value for s in allowed_from]))
+        .values(**values, version=col(Conversation.version) + 1)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    record_event(conversation_id, kind, actor, session=session, now=now)
+    return True
+
+
+def _reload(conversation_id: int, *, session: Session) -> CardView:
+    session.expire_all()
+    return load_card(conversation_id, session=session)
+
+
+def claim_conversation(
+    conversation_id: int, user_id: str, *, session: Session, now: datetime
+) -> CardView:
+    """Give the card to `user_id`; exactly one of several simultaneous claims wins."""
+    moved = _transition(
+        conversation_id,
+        allowed_from=(ConversationState.POSTED,),
+        values={"state": ConversationState.CLAIMED, "claimed_by": user_id, "claimed_at": now},
+        kind=EventKind.CLAIMED,
+        actor=user_id,
+        session=session,
+        now=now,
+    )
+    view = _reload(conversation_id, session=session)
+    if moved:
+        return view
+    current = view.conversation
+    if current.state == ConversationState.CLAIMED and current.claimed_by is not None:
+        if current.claimed_by == user_id:
+            raise NotAllowed("You have already claimed this mention.")
+        raise AlreadyClaimed(by=current.claimed_by)
+    raise NotAllowed(f"This mention is {current.state}; it can't be claimed now.")
+
+
+def close_conversation(
+    conversation_id: int,
+    user_id: str,
+    state: ConversationState,
+    *,
+    session: Session,
+    now: datetime,
+) -> CardView:
+    """Resolve or dismiss an open card."""
+    if state not in CLOSED_STATES:
+        raise ValueError(f"{state} is not a closing state")
+    moved = _transition(
+        conversation_id,
+        allowed_from=OPEN_STATES,
+        values={"state": state, "closed_by": user_id, "closed_at": now},
+        kind=EventKind(state.value),
+        actor=user_id,
+        session=session,
+        now=now,
+    )
+    view = _reload(conversation_id, session=session)
+    if not moved:
+        raise NotAllowed(f"This mention is already {view.conversation.state}.")
+    return view
+
+
+def reopen_conversation(
+    conversation_id: int, user_id: str, *, session: Session, now: datetime
+) -> CardView:
+    """Put a resolved or dismissed card back in the queue, unclaimed."""
+    moved = _transition(
+        conversation_id,
+        allowed_from=CLOSED_STATES,
+        values={
+            "state": ConversationState.POSTED,
+            "claimed_by": None,
+            "claimed_at": None,
+            "closed_by": None,
+            "closed_at": None,
+        },
+        kind=EventKind.REOPENED,
+        actor=user_id,
+        session=session,
+        now=now,
+    )
+    view = _reload(conversation_id, session=session)
+    if not moved:
+        raise NotAllowed(f"This mention is {view.conversation.state}; only closed ones reopen.")
+    return view
+
+
+def count_open_cards(*, session: Session) -> int:
+    """How many posted cards nobody has claimed yet."""
+    stmt = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.state == ConversationState.POSTED)
+    )
+    return int(session.exec(stmt).one())
+
+
+def events_for(conversation_id: int, *, session: Session) -> list[Event]:
+    """The card's audit log, oldest first."""
+    stmt = select(Event).where(Event.conversation_id == conversation_id).order_by(col(Event.id))
+    return list(session.exec(stmt))
+
+
+def apply_card_action(
+    conversation_id: int,
+    action: CardAction,
+    user_id: str,
+    *,
+    channel_id: str,
+    session: Session,
+    now: datetime,
+) -> CardView:
+    """Apply a button press to a card, checking the press came from the card's own channel."""
+    view = load_card(conversation_id, session=session)
+    if view.conversation.channel_id != channel_id:
+        raise NotAllowed("That card belongs to another channel.")
+    if action is CardAction.CLAIM:
+        return claim_conversation(conversation_id, user_id, session=session, now=now)
+    if action is CardAction.REOPEN:
+        return reopen_conversation(conversation_id, user_id, session=session, now=now)
+    closing = (
+        ConversationState.RESOLVED if action is CardAction.RESOLVE else ConversationState.DISMISSED
+    )
+    return close_conversation(conversation_id, user_id, closing, session=session, now=now)
+
+
+def sync_card(
+    chat: ChatBackend, view: CardView, *, engine: Engine, raise_errors: bool = False
+) -> bool:
+    """Show Slack the card as `view` has it; a failed update stays due for the poster to re-send.
+
+    Returns whether Slack took it (`raise_errors` raises the ChatError instead). Every card
+    update goes through here: buttons, the console and the poster's repair pass alike.
+    """
+    card = view.conversation
+    assert card.id is not None
+    try:
+        chat.update_card(view)
+    except ChatError as exc:
+        log.warning("card %d was not updated in Slack (%s); it will be re-sent", card.id, exc.code)
+        with session_scope(engine) as session:
+            session.execute(
+                update(Conversation)
+                .where(col(Conversation.id) == card.id)
+                .values(last_post_error=exc.code[:ERROR_MAX_CHARS])
+            )
+        if raise_errors:
+            raise
+        return False
+    with session_scope(engine) as session:
+        session.execute(
+            update(Conversation)
+            .where(col(Conversation.id) == card.id)
+            .where(col(Conversation.synced_version) < card.version)
+            .values(synced_version=card.version, last_post_error=None)
+        )
+    return True
+
+
+def act_on_card(
+    chat: ChatBackend,
+    conversation_id: int,
+    action: CardAction,
+    user_id: str,
+    *,
+    channel_id: str,
+    engine: Engine,
+    now: datetime,
+) -> CardView:
+    """Apply a person's action, update the card in Slack and note the change in its thread."""
+    with session_scope(engine) as session:
+        view = apply_card_action(
+            conversation_id, action, user_id, channel_id=channel_id, session=session, now=now
+        )
+    sync_card(chat, view, engine=engine)
+    try:
+        chat.post_note(view, action.event, user_id)
+    except ChatError as exc:  # the card is what counts, and the poster re-sends it
+        log.warning("no thread note for card %d: %s", conversation_id, exc.code)
+    return view
+
+
+def stale_cards(*, session: Session, limit: int) -> list[int]:
+    """Posted cards whose last change Slack has not been shown yet, oldest change first."""
+    stmt = (
+        select(Conversation.id)
+        .where(col(Conversation.message_ts).is_not(None))
+        .where(col(Conversation.synced_version) < col(Conversation.version))
+        .order_by(col(Conversation.id))
+        .limit(limit)
+    )
+    return [cid for cid in session.exec(stmt) if cid is not None]

@@ -1,0 +1,270 @@
+"""Draining the outbox: queued cards are posted to their channel, paced, and retried on errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from bot.services.chat import ChatError, ChatRateLimited
+from bot.services.conversations import (
+    SYSTEM_ACTOR,
+    CardView,
+    load_card,
+    record_event,
+    stale_cards,
+    sync_card,
+)
+from bot.services.deps import Deps
+from bot.store.db import session_scope
+from bot.store.models import Conversation, ConversationState, EventKind, Mention
+
+log = logging.getLogger(__name__)
+
+MAX_POST_ATTEMPTS = 5
+# How long a poster holds a card it is posting; a crashed poster's cards free up after it.
+POST_LEASE = timedelta(minutes=2)
+# A 429 asking for longer than this ends the pass for that channel; the card stays queued.
+MAX_INLINE_WAIT_S = 30.0
+ERROR_MAX_CHARS = 1000
+
+
+@dataclass
+class PostReport:
+    """What one pass of the poster did."""
+
+    posted: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)  # cards whose missed update was re-sent
+    failed: dict[int, str] = field(default_factory=dict)
+    deferred_channels: set[str] = field(default_factory=set)
+
+
+def thread_for(mention: Mention, conversation: Conversation, *, session: Session) -> str | None:
+    """The thread a mention belongs in: that of a posted card from the same conversation."""
+    if not mention.conversation_ref or mention.external_id == mention.conversation_ref:
+        return None
+    stmt = (
+        select(Conversation.thread_ts)
+        .join(Mention, col(Mention.id) == Conversation.mention_id)
+        .where(Conversation.channel_id == conversation.channel_id)
+        .where(col(Conversation.id) != conversation.id)
+        .where(col(Conversation.thread_ts).is_not(None))
+        .where(Mention.network == mention.network)
+        .where(
+            or_(
+                col(Mention.external_id) == mention.conversation_ref,
+                col(Mention.conversation_ref) == mention.conversation_ref,
+            )
+        )
+        .order_by(col(Conversation.posted_at))
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+class Poster:
+    """Posts queued cards, at most one per `interval_s` per channel, honouring Retry-After."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._last_post: dict[str, float] = {}
+        self._blocked_until: dict[str, datetime] = {}  # channel → end of Slack's Retry-After
+
+    def _pace(self, channel: str) -> None:
+        interval = self.deps.settings.post_interval_s if self.deps.pace_posts else 0.0
+        last = self._last_post.get(channel)
+        if last is not None and interval > 0:
+            wait = interval - (time.monotonic() - last)
+            if wait > 0:
+                self.deps.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    def pending(self, limit: int) -> list[tuple[int, str]]:
+        """(id, channel) of queued cards with attempts left, most urgent, then oldest, first."""
+        with session_scope(self.deps.engine) as session:
+            stmt = (
+                select(Conversation.id, Conversation.channel_id)
+                .join(Mention, col(Mention.id) == Conversation.mention_id)
+                .where(Conversation.state == ConversationState.QUEUED)
+                .where(Conversation.post_attempts < MAX_POST_ATTEMPTS)
+                .order_by(col(Mention.priority).asc().nulls_last(), col(Mention.created_at))
+                .limit(limit)
+            )
+            return [(cid, channel) for cid, channel in session.exec(stmt) if cid is not None]
+
+    def post_pending(self, limit: int = 200) -> PostReport:
+        """Post up to `limit` queued cards, then re-send cards whose update Slack missed.
+
+        A refused card stays queued (or stale) with its error noted, for the next pass.
+        """
+        report = PostReport()
+        for conversation_id, channel in self.pending(limit):
+            if self._held(channel, report):
+                continue
+            try:
+                posted = self._post_one(conversation_id)
+            except ChatError as exc:
+                self._note_failure(channel, conversation_id, exc, report)
+            else:
+                if posted:
+                    report.posted.append(conversation_id)
+        self._resend_stale(limit, report)
+        return report
+
+    def _held(self, channel: str, report: PostReport) -> bool:
+        """True while Slack's Retry-After for `channel` runs."""
+        blocked_until = self._blocked_until.get(channel)
+        if blocked_until is not None and self.deps.clock() < blocked_until:
+            report.deferred_channels.add(channel)
+            return True
+        return False
+
+    def _note_failure(
+        self, channel: str, conversation_id: int, exc: ChatError, report: PostReport
+    ) -> None:
+        if isinstance(exc, ChatRateLimited):
+            log.warning(
+                "Slack rate-limited %s for %.0f s; card %d waits",
+                channel,
+                exc.retry_after_s,
+                conversation_id,
+            )
+            self._blocked_until[channel] = self.deps.clock() + timedelta(seconds=exc.retry_after_s)
+            report.deferred_channels.add(channel)
+        report.failed[conversation_id] = exc.code
+
+    def _resend_stale(self, limit: int, report: PostReport) -> None:
+        """Update the cards whose change Slack missed (a failed chat.update after a click)."""
+        with session_scope(self.deps.engine) as session:
+            stale = stale_cards(session=session, limit=limit)
+        for conversation_id in stale:
+            with session_scope(self.deps.engine) as session:
+                view = load_card(conversation_id, session=session)
+            channel = view.conversation.channel_id
+            if self._held(channel, report):
+                continue
+            self._pace(channel)
+            try:
+                synced = sync_card(self.deps.chat, view, engine=self.deps.engine, raise_errors=True)
+            except ChatError as exc:
+                self._note_failure(channel, conversation_id, exc, report)
+            else:
+                if synced:
+                    report.updated.append(conversation_id)
+
+    def _take(self, conversation_id: int, *, now: datetime) -> bool:
+        """Lease a queued card for posting; False when another poster has it or it is done."""
+        with session_scope(self.deps.engine) as session:
+            result = session.execute(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .where(col(Conversation.state) == ConversationState.QUEUED)
+                .where(col(Conversation.post_attempts) < MAX_POST_ATTEMPTS)
+                .where(
+                    or_(
+                        col(Conversation.post_lease_until).is_(None),
+                        col(Conversation.post_lease_until) < now,
+                    )
+                )
+                .values(
+                    post_attempts=col(Conversation.post_attempts) + 1,
+                    post_lease_until=now + POST_LEASE,
+                )
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _post_one(self, conversation_id: int) -> bool:
+        """Post one card; False when it was not ours to post (taken, posted or given up)."""
+        now = self.deps.clock()
+        # The attempt is committed before the post, so a crash in between is visible later,
+        # and the lease keeps a second worker from posting the same card meanwhile.
+        if not self._take(conversation_id, now=now):
+            return False
+        with session_scope(self.deps.engine) as session:
+            view = load_card(conversation_id, session=session)
+            conversation = view.conversation
+            thread_ts = thread_for(view.mention, conversation, session=session)
+        if conversation.post_attempts > 1 and conversation.last_post_error is None:
+            # An earlier attempt ended without a recorded outcome (a crash mid-post): if
+            # Slack has the card, adopt it instead of posting a second one.
+            found = self._find_posted(conversation.channel_id, conversation_id)
+            if found is not None:
+                self._mark_posted(
+                    conversation_id, found, thread_ts, now=now, kind=EventKind.RECONCILED
+                )
+                return True
+        try:
+            # Urgent replies also go to the channel: a thread must never hide a P1 or P2.
+            broadcast = view.mention.priority is not None and view.mention.priority <= 2
+            ts = self._send(view, thread_ts, broadcast)
+        except ChatError as exc:
+            with session_scope(self.deps.engine) as session:
+                row = session.get(Conversation, conversation_id)
+                assert row is not None
+                row.last_post_error = exc.code[:ERROR_MAX_CHARS]
+                row.post_lease_until = None
+                session.add(row)
+            if not isinstance(exc, ChatRateLimited):
+                log.error(
+                    "posting card %d to %s failed: %s",
+                    conversation_id,
+                    conversation.channel_id,
+                    exc.code,
+                )
+            raise
+        self._mark_posted(conversation_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
+        return True
+
+    def _find_posted(self, channel: str, conversation_id: int) -> str | None:
+        try:
+            return self.deps.chat.find_card(channel, conversation_id)
+        except ChatError as exc:  # can't tell: post again, a duplicate beats a lost card
+            log.warning("could not check %s for card %d: %s", channel, conversation_id, exc.code)
+            return None
+
+    def _mark_posted(
+        self,
+        conversation_id: int,
+        ts: str,
+        thread_ts: str | None,
+        *,
+        now: datetime,
+        kind: EventKind,
+    ) -> None:
+        with session_scope(self.deps.engine) as session:
+            row = session.get(Conversation, conversation_id)
+            assert row is not None
+            row.state = ConversationState.POSTED
+            row.message_ts = ts
+            row.thread_ts = thread_ts or ts
+            row.posted_at = now
+            row.last_post_error = None
+            row.post_lease_until = None
+            row.synced_version = row.version
+            session.add(row)
+            record_event(
+                conversation_id,
+                kind,
+                SYSTEM_ACTOR,
+                session=session,
+                now=now,
+                detail={"channel": row.channel_id, "ts": ts, "thread_ts": row.thread_ts},
+            )
+
+    def _send(self, view: CardView, thread_ts: str | None, broadcast: bool) -> str:
+        """Post once, and once more after a short Retry-After."""
+        channel = view.conversation.channel_id
+        self._pace(channel)
+        for attempt in range(2):
+            try:
+                return self.deps.chat.post_card(view, thread_ts=thread_ts, broadcast=broadcast)
+            except ChatRateLimited as exc:
+                if attempt or exc.retry_after_s > MAX_INLINE_WAIT_S:
+                    raise
+                self.deps.sleep(exc.retry_after_s)
+                self._last_post[channel] = time.monotonic()
+        raise AssertionError("unreachable")

@@ -1,0 +1,356 @@
+"""Block Kit cards for mentions, their thread notes, and a terminal rendering of them."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.slack import ids
+from bot.slack.mrkdwn import escaped_within, mrkdwn_link, safe_http_url
+from bot.store.models import Author, Conversation, ConversationState, EventKind, Mention
+from bot.text import clean_text, strip_control, truncate
+
+NETWORK_NAMES: dict[str, str] = {
+    "hackernews": "Hacker News",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "reddit": "Reddit",
+    "x": "X",
+    "rss": "RSS",
+    "appstore": "App Store",
+    "stackexchange": "Stack Exchange",
+    "sample": "Sample",
+}
+
+# Budgets for outside text, in characters (counted as UTF-16 units, see `_fit`). Each block
+# holds at most one long piece, so the sums stay well inside Slack's 3000 per text object.
+HEADER_MAX_CHARS = 150
+BODY_MAX_CHARS = 2900
+NAME_MAX_CHARS = 80
+NETWORK_MAX_CHARS = 40
+LABEL_MAX_CHARS = 24
+USER_ID_MAX_CHARS = 40
+LINK_URL_MAX_CHARS = 1500
+FALLBACK_SNIPPET_MAX_CHARS = 150
+REASONS_MAX_CHARS = 300
+
+_MINUTE_S = 60
+_HOUR_S = 60 * _MINUTE_S
+_DAY_S = 24 * _HOUR_S
+
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_SENTIMENT_EMOJI = {"positive": "🙂", "negative": "😟", "neutral": "😐", "mixed": "🤔"}
+_NOTES = {
+    EventKind.CLAIMED: "🙋",
+    EventKind.RESOLVED: "✅",
+    EventKind.DISMISSED: "🚫",
+    EventKind.REOPENED: "↩️",
+}
+_ENTITY = re.compile(r"<([^<>]*)>")
+_NO_TEXT = "(no text)"
+
+
+@dataclass(frozen=True)
+class Message:
+    """Blocks plus the plain-text fallback Slack shows in notifications."""
+
+    blocks: list[Block]
+    text: str
+
+    def to_slack(self) -> dict[str, Any]:
+        """Return `blocks` and `text` as kwargs for chat.postMessage / chat.update."""
+        return {"blocks": [block.to_dict() for block in self.blocks], "text": self.text}
+
+
+def network_name(network: str) -> str:
+    """Return the human name of a network, e.g. "Hacker News" for "hackernews"."""
+    return NETWORK_NAMES.get(network, network)
+
+
+def build_mention_card(
+    mention: Mention, author: Author | None, conversation: Conversation
+) -> Message:
+    """Build the claimable card for one mention in its current state."""
+    if conversation.id is None:
+        raise ValueError("a card needs a stored conversation (its id goes in the buttons)")
+    state = ConversationState(conversation.state)
+    prefix = f"card-{conversation.id}-v{conversation.version}"
+    blocks: list[Block] = []
+
+    title = " ".join(clean_text(mention.title or "").split())  # a header is one line
+    if title:
+        blocks.append(
+            HeaderBlock(
+                block_id=f"{prefix}-title",
+                text=PlainTextObject(text=_fit(title, HEADER_MAX_CHARS, escape=False), emoji=True),
+            )
+        )
+    blocks.append(_context(f"{prefix}-meta", _meta_line(mention, author)))
+    body = clean_text(mention.text)
+    blocks.append(
+        SectionBlock(
+            block_id=f"{prefix}-body",
+            text=_mrkdwn(_fit(body, BODY_MAX_CHARS, escape=True) if body else _NO_TEXT),
+        )
+    )
+    blocks.append(_context(f"{prefix}-post", _post_line(mention)))
+    blocks.append(_context(f"{prefix}-state", _state_line(conversation, state)))
+    blocks.append(
+        ActionsBlock(block_id=f"{prefix}-actions", elements=_buttons(state, conversation.id))
+    )
+    return Message(blocks=blocks, text=_fallback(mention, author))
+
+
+def build_thread_note(kind: EventKind, user_id: str, *, version: int) -> Message:
+    """Build the one-line thread note saying who claimed, resolved, dismissed or reopened.
+
+    `version` is the card's version after the change, so each note's block id is unique.
+    """
+    if kind not in _NOTES:
+        raise ValueError(f"no thread note for {kind!r}")
+    line = f"{_NOTES[kind]} {_user(user_id)} {kind.value} this."
+    return Message(blocks=[_context(f"note-{kind.value}-v{version}", line)], text=line)
+
+
+def build_already_claimed_message(claimed_by: str) -> str:
+    """Return the ephemeral text for someone who lost a claim race."""
+    return f"{_user(claimed_by)} already claimed this mention."
+
+
+def render_card_text(card: Message) -> str:
+    """Render a card as plain lines for a terminal, with buttons as `[Claim] [Resolve]`."""
+    lines: list[str] = []
+    for block in card.blocks:
+        data = block.to_dict()
+        kind = data.get("type")
+        if kind in ("header", "section"):
+            lines.append(_readable(data["text"]) if "text" in data else "")
+            lines.extend(_readable(field) for field in data.get("fields", []))
+        elif kind == "context":
+            lines.append("  ".join(_readable(el) for el in data["elements"] if "text" in el))
+        elif kind == "actions":
+            labels = (el.get("text", {}).get("text", el["type"]) for el in data["elements"])
+            lines.append(" ".join(f"[{label}]" for label in labels))
+        elif kind == "divider":
+            lines.append("---")
+    # The console prints this: nothing in it may move the cursor or recolour the terminal.
+    return "\n".join(strip_control(line) for line in lines)
+
+
+def _fit(text: str, limit: int, *, escape: bool) -> str:
+    """Cut outside text (escaped for mrkdwn when `escape`) to `limit` UTF-16 code units.
+
+    Slack doesn't say how it counts characters; counting UTF-16 units (emoji count twice)
+    is the stricter reading, so a card that fits it fits any.
+    """
+    cut = escaped_within if escape else truncate
+    budget = limit
+    while True:
+        out = cut(text, budget)
+        excess = _utf16_len(out) - limit
+        if excess <= 0:
+            return out
+        budget -= (excess + 1) // 2  # a code point is at most two units: don't overshoot
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    # verbatim: Slack must not turn outside text that looks like a URL or #channel into a link.
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _context(block_id: str, text: str) -> ContextBlock:
+    return ContextBlock(block_id=block_id, elements=[_mrkdwn(text)])
+
+
+def _escaped_line(text: str, limit: int) -> str:
+    """Clean, flatten to one line and escape a short piece of outside text."""
+    return _fit(" ".join(clean_text(text).split()), limit, escape=True)
+
+
+def _network(mention: Mention) -> str:
+    return _escaped_line(network_name(mention.network), NETWORK_MAX_CHARS) or "?"
+
+
+def _author_name(author: Author) -> str:
+    """Return the author's display name, or their handle, escaped for mrkdwn."""
+    for name in (author.display_name or "", author.handle):
+        escaped = _escaped_line(name, NAME_MAX_CHARS)
+        if escaped:
+            return escaped
+    return "unknown author"
+
+
+def _meta_line(mention: Mention, author: Author | None) -> str:
+    parts = [f"*{_network(mention)}*"]
+    if author is None:
+        parts.append("by unknown author")
+    else:
+        name = _author_name(author)
+        url = safe_http_url(author.url, max_chars=LINK_URL_MAX_CHARS)
+        parts.append(f"by {mrkdwn_link(url, name) if url else name}")
+        if author.score is not None:
+            parts.append(f"reach {author.score}/100")
+    parts.append(_sentiment(mention))
+    if mention.priority is not None:
+        why = "; ".join(mention.priority_reasons or [])
+        reasons = f" ({_escaped_line(why, REASONS_MAX_CHARS)})" if why else ""
+        parts.append(f"*P{mention.priority}*{reasons}")
+    return " · ".join(parts)
+
+
+def _sentiment(mention: Mention) -> str:
+    """Return emoji, label and polarity (with a real minus sign), or "sentiment unknown"."""
+    if not mention.sentiment_label:
+        return "sentiment unknown"
+    label = _escaped_line(mention.sentiment_label, LABEL_MAX_CHARS) or "unknown"
+    emoji = _SENTIMENT_EMOJI.get(mention.sentiment_label.lower())
+    text = f"{emoji} {label}" if emoji else label
+    polarity = mention.sentiment_polarity
+    if polarity is None or not math.isfinite(polarity):
+        return text
+    rounded = round(polarity, 2)
+    sign = "−" if rounded < 0 else "+" if rounded > 0 else ""
+    return f"{text} ({sign}{abs(rounded):.2f})"
+
+
+def _post_line(mention: Mention) -> str:
+    created = _utc(mention.created_at)
+    fallback = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = f"<!date^{int(created.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    url = safe_http_url(mention.url, max_chars=LINK_URL_MAX_CHARS)
+    if url is None:
+        return f"Posted {when}"
+    return f"{mrkdwn_link(url, f'Open on {_network(mention)}')} · posted {when}"
+
+
+def _state_line(conversation: Conversation, state: ConversationState) -> str:
+    since = _utc(conversation.posted_at or conversation.queued_at)
+    if state in (ConversationState.QUEUED, ConversationState.POSTED):
+        # No "posted 5 min ago": the card is static and that would go stale; the post line
+        # carries the time, which Slack renders in each reader's time zone.
+        return "⏳ Unclaimed"
+    if state is ConversationState.CLAIMED:
+        line = f"🙋 Claimed by {_user(conversation.claimed_by)}"
+        if conversation.claimed_at is not None:
+            line += f" {_duration(_utc(conversation.claimed_at) - since)} after it was posted"
+        return line
+    if state is ConversationState.RESOLVED:
+        line = f"✅ Resolved by {_user(conversation.closed_by)}"
+        if conversation.closed_at is not None:
+            line += f" · {_duration(_utc(conversation.closed_at) - since)} after it was posted"
+        return line
+    return f"🚫 Dismissed by {_user(conversation.closed_by)}"
+
+
+def _buttons(state: ConversationState, conversation_id: int) -> list[ButtonElement]:
+    if state in (ConversationState.QUEUED, ConversationState.POSTED):
+        spec = [
+            ("Claim", ids.CLAIM, True),
+            ("Resolve", ids.RESOLVE, False),
+            ("Dismiss", ids.DISMISS, False),
+        ]
+    elif state is ConversationState.CLAIMED:
+        spec = [("Resolve", ids.RESOLVE, True), ("Dismiss", ids.DISMISS, False)]
+    else:
+        spec = [("Reopen", ids.REOPEN, False)]
+    return [
+        ButtonElement(
+            text=PlainTextObject(text=label, emoji=True),
+            action_id=action_id,
+            value=str(conversation_id),
+            style="primary" if primary else None,
+        )
+        for label, action_id, primary in spec
+    ]
+
+
+def _fallback(mention: Mention, author: Author | None) -> str:
+    """Return the notification text: network, author, reach, sentiment and a snippet."""
+    text = f"{_network(mention)} mention"
+    if author is not None:
+        text += f" by {_author_name(author)}"
+        if author.score is not None:
+            text += f" (reach {author.score}/100)"
+    label = _escaped_line(mention.sentiment_label or "", LABEL_MAX_CHARS)
+    text += f", {label or 'sentiment unknown'}"
+    snippet = " — ".join(piece for piece in (mention.title, mention.text) if piece)
+    snippet = _escaped_line(snippet, FALLBACK_SNIPPET_MAX_CHARS)
+    return f"{text}: {snippet}" if snippet else text
+
+
+def _user(user_id: str | None) -> str:
+    """Mention a Slack user id as `<@U…>`; anything not shaped like one is shown escaped."""
+    if not user_id:
+        return "someone"
+    if _SLACK_USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return _escaped_line(user_id, USER_ID_MAX_CHARS) or "someone"
+
+
+def _utc(moment: datetime) -> datetime:
+    # The database hands back aware UTC; a naive value can only come from code, and means UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _duration(delta: timedelta) -> str:
+    """Return a short human span: "under a minute", "5 min", "3 h", "2 d"."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < _MINUTE_S:
+        return "under a minute"
+    if seconds < _HOUR_S:
+        return f"{seconds // _MINUTE_S} min"
+    if seconds < _DAY_S:
+        return f"{seconds // _HOUR_S} h"
+    return f"{seconds // _DAY_S} d"
+
+
+def _readable(text_object: dict[str, Any]) -> str:
+    """Turn a text object back into what a reader would see: entities and links resolved."""
+    text = str(text_object.get("text", ""))
+    if text_object.get("type") != "mrkdwn":
+        return text
+    out: list[str] = []
+    position = 0
+    for match in _ENTITY.finditer(text):
+        out.append(_unescape(text[position : match.start()]))
+        out.append(_readable_entity(match.group(1)))
+        position = match.end()
+    out.append(_unescape(text[position:]))
+    return "".join(out)
+
+
+def _readable_entity(inner: str) -> str:
+    target, _, label = inner.partition("|")
+    target, label = _unescape(target), _unescape(label)
+    if target.startswith("!date^"):
+        return label or target
+    if target.startswith("!"):  # <!channel>, <!subteam^S1|@team>
+        return label or f"@{target[1:]}"
+    if target.startswith("@"):
+        return f"@{label}" if label else target
+    if target.startswith("#"):
+        return f"#{label}" if label else target
+    return f"{label} ({target})" if label else target
+
+
+def _unescape(text: str) -> str:
+    # `&amp;` last, so an escaped "&lt;" in the source stays the text "&lt;".
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,176 @@
+"""The chat backends: Slack's Web API, or the terminal when no Slack tokens are set."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TextIO
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services.chat import ChatError, ChatRateLimited
+from bot.services.conversations import CardView
+from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
+from bot.store.models import EventKind
+
+# Cards carry this message metadata, so a card whose post outcome was lost can be found.
+CARD_EVENT_TYPE = "overheard_card"
+# Slack rejects a Retry-After it can't parse; assume a polite default.
+DEFAULT_RETRY_AFTER_S = 30.0
+
+
+class SlackChat:
+    """Posts cards with a Slack WebClient."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post_card(
+        self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str:
+        """Post a card with unfurling off; tag it so a crashed post can be found again."""
+        card_id = view.conversation.id
+        try:
+            response = self.client.chat_postMessage(
+                channel=view.conversation.channel_id,
+                thread_ts=thread_ts,
+                reply_broadcast=bool(thread_ts and broadcast) or None,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": CARD_EVENT_TYPE,
+                    "event_payload": {"conversation_id": card_id},
+                },
+                **_card(view).to_slack(),
+            )
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+        except OSError as exc:  # refused, reset, timed out: Slack never saw it or never answered
+            raise ChatError(f"connection: {exc}") from exc
+        return str(response["ts"])
+
+    def find_card(self, channel: str, card_id: int) -> str | None:
+        """Find a card a crashed post may have left in the channel (needs channels:history)."""
+        try:
+            return _find_in_history(self.client, channel, card_id)
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
+
+    def update_card(self, view: CardView) -> None:
+        """Replace a posted card's blocks and fallback text."""
+        conversation = view.conversation
+        if conversation.message_ts is None:
+            raise ValueError(f"card {conversation.id} is not posted yet")
+        self._send(
+            self.client.chat_update,
+            channel=conversation.channel_id,
+            ts=conversation.message_ts,
+            **_card(view).to_slack(),
+        )
+
+    def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
+        """Post the one-line note in the card's thread."""
+        conversation = view.conversation
+        self._send(
+            self.client.chat_postMessage,
+            channel=conversation.channel_id,
+            thread_ts=conversation.thread_ts,
+            **build_thread_note(kind, actor, version=conversation.version).to_slack(),
+        )
+
+    @staticmethod
+    def _send(method: Any, **kwargs: Any) -> None:
+        try:
+            method(**kwargs)
+        except SlackApiError as exc:
+            raise _chat_error(exc) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
+
+
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5
+
+
+def _find_in_history(client: WebClient, channel: str, card_id: int) -> str | None:
+    """Look through the channel's newest messages for the card's metadata."""
+    cursor: str | None = None
+    for _page in range(HISTORY_PAGES):
+        response = client.conversations_history(
+            channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == CARD_EVENT_TYPE
+                and payload.get("conversation_id") == card_id
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or cursor is None:
+            return None
+    return None
+
+
+def _chat_error(exc: SlackApiError) -> ChatError:
+    response = exc.response
+    if response.status_code == 429:
+        raw = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        try:
+            retry_after = float(raw) if raw is not None else DEFAULT_RETRY_AFTER_S
+        except ValueError:
+            retry_after = DEFAULT_RETRY_AFTER_S
+        return ChatRateLimited(retry_after)
+    error = response.get("error") if isinstance(response.data, dict) else None
+    return ChatError(str(error or f"HTTP {response.status_code}"))
+
+
+class ConsoleChat:
+    """Prints cards to a terminal, for trying overheard without a Slack workspace."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+        self._next_ts = 0
+
+    def post_card(
+        self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str:
+        """Print the card with its buttons and a number to act on it by."""
+        conversation = view.conversation
+        with self._lock:
+            self._next_ts += 1
+            ts = f"{self._next_ts}.000000"
+            where = f"in {conversation.channel_id}" + (
+                f", in the thread of {thread_ts}" if thread_ts else ""
+            )
+            self._print(f"card #{conversation.id} {where}", _card(view))
+        return ts
+
+    def find_card(self, channel: str, card_id: int) -> str | None:
+        """A terminal keeps no history: nothing to find."""
+        return None
+
+    def update_card(self, view: CardView) -> None:
+        """Print the card again as it now stands."""
+        with self._lock:
+            self._print(f"card #{view.conversation.id} updated", _card(view))
+
+    def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
+        """Print the thread note under the card's number."""
+        note = build_thread_note(kind, actor, version=view.conversation.version)
+        with self._lock:
+            self.out.write(f"   #{view.conversation.id}: {render_card_text(note)}\n")
+            self.out.flush()
+
+    def _print(self, heading: str, card: Message) -> None:
+        self.out.write(f"\n── {heading} " + "─" * 40 + "\n")
+        self.out.write(render_card_text(card) + "\n")
+        self.out.flush()
+
+
+def _card(view: CardView) -> Message:
+    return build_mention_card(view.mention, view.author, view.conversation)

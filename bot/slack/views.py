@@ -1,0 +1,142 @@
+"""Builders for everything that is not a mention card: /score replies, help and the Home tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.services.health import HealthRow
+from bot.slack.cards import NETWORK_NAMES, Message
+from bot.slack.mrkdwn import escape_mrkdwn, escaped_within
+from bot.store.models import Author, Watch
+
+MAX_AUTHORS_SHOWN = 10
+MAX_HEALTH_LINES = 10
+SECTION_MAX = 3000
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _factor_lines(author: Author) -> list[str]:
+    breakdown = author.score_breakdown or {}
+    lines = []
+    for factor in breakdown.get("factors", []):
+        raw = factor.get("raw")
+        raw_text = "unknown" if raw is None else f"{raw:,.0f}"
+        lines.append(
+            f"• {escape_mrkdwn(str(factor.get('name')))}: {raw_text} → {factor.get('points')} pts"
+        )
+    if breakdown:
+        lines.append(
+            f"_formula {escape_mrkdwn(str(breakdown.get('formula_version')))}, "
+            f"confidence {escape_mrkdwn(str(breakdown.get('confidence')))}_"
+        )
+    return lines
+
+
+def build_score_message(handle: str, authors: list[Author]) -> Message:
+    """The /score reply: each matching author's reach score and the factors behind it."""
+    if not authors:
+        text = (
+            f"No author called {escape_mrkdwn(handle)} has been seen yet. "
+            "Scores exist for authors of mentions overheard has stored."
+        )
+        return Message(
+            blocks=[SectionBlock(text=_mrkdwn(escaped_within(text, SECTION_MAX)))], text=text
+        )
+    blocks: list[Block] = []
+    for author in authors[:MAX_AUTHORS_SHOWN]:
+        network = NETWORK_NAMES.get(author.network, author.network)
+        name = escape_mrkdwn(author.display_name or author.handle)
+        score = "not scored yet" if author.score is None else f"*{author.score}/100*"
+        metrics = [
+            f"{label} {value:,}"
+            for label, value in (
+                ("followers", author.followers),
+                ("karma", author.karma),
+                ("posts", author.posts),
+            )
+            if value is not None
+        ]
+        where = f"({escape_mrkdwn(author.handle)}) on {escape_mrkdwn(network)}"
+        body = "\n".join(
+            [f"*{name}* {where}: reach {score}"]
+            + ([" · ".join(metrics)] if metrics else [])
+            + _factor_lines(author)
+        )
+        blocks.append(SectionBlock(text=_mrkdwn(body[:SECTION_MAX])))
+    blocks.append(
+        ContextBlock(
+            elements=[_mrkdwn("Reach changes a mention's priority, never whether it is shown.")]
+        )
+    )
+    best = authors[0]
+    fallback = f"{escape_mrkdwn(best.handle)}: reach {best.score}/100"
+    return Message(blocks=blocks, text=fallback)
+
+
+def build_help_message(watches: list[Watch]) -> Message:
+    """The /overheard reply: what is being watched and how to change it."""
+    if watches:
+        lines = [
+            f"• #{w.id} `{escape_mrkdwn(w.query)}` on {', '.join(w.sources)} → <#{w.channel_id}>"
+            + ("" if w.enabled else " (paused)")
+            for w in watches
+        ]
+        body = "*Watches*\n" + "\n".join(lines)
+    else:
+        body = "*No watches yet.*"
+    body += (
+        '\n\nAdd one from a terminal: `overheard watch add "acme" --source hackernews '
+        "--channel C0123ABCD`\nLook up an author's reach: `/score HANDLE`"
+    )
+    return Message(
+        blocks=[SectionBlock(text=_mrkdwn(body[:SECTION_MAX]))], text="overheard watches"
+    )
+
+
+def build_home_view(
+    watches: list[Watch], open_cards: int, health: list[HealthRow] | None = None
+) -> dict[str, Any]:
+    """The App Home tab: open cards, networks that need attention, watches, how scoring works."""
+    help_card = build_help_message(watches)
+    flagged = [row for row in health or [] if row.flagged]
+    blocks: list[Block] = [
+        HeaderBlock(text="overheard"),
+        SectionBlock(
+            text=_mrkdwn(f"*{open_cards}* mentions are waiting for someone to claim them.")
+        ),
+    ]
+    if flagged:
+        lines = [
+            f"• watch #{row.watch_id} on {escape_mrkdwn(row.source)}: *{row.state}* "
+            f"({escape_mrkdwn(row.detail)})"
+            for row in flagged[:MAX_HEALTH_LINES]
+        ]
+        text = ":warning: *Not listening everywhere*\n" + "\n".join(lines)
+        blocks.append(SectionBlock(text=_mrkdwn(text[:SECTION_MAX])))
+    blocks += [
+        DividerBlock(),
+        *help_card.blocks,
+        DividerBlock(),
+        ContextBlock(
+            elements=[
+                _mrkdwn(
+                    "Every mention is posted. An author's reach score (1–100, `/score`) can "
+                    "raise a mention's priority by one step and never lowers it."
+                )
+            ]
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

@@ -1,0 +1,171 @@
+"""The tables: watches, cursors, authors, mentions, conversations (cards) and their audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.store.types import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
+
+
+class ConversationState(enum.StrEnum):
+    """Where a card is in its life: queued → posted → claimed → resolved / dismissed."""
+
+    QUEUED = "queued"
+    POSTED = "posted"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class EventKind(enum.StrEnum):
+    """What an audit event records: the card's posting and each change people make to it."""
+
+    QUEUED = "queued"
+    POSTED = "posted"
+    RECONCILED = "reconciled"  # a card a crashed post left in Slack, adopted instead of re-sent
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+    REOPENED = "reopened"
+
+
+class Watch(SQLModel, table=True):
+    """A brand query, the networks it runs on and the channel its cards go to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    query: str = Field(max_length=500)
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    channel_id: str = Field(max_length=32)
+    # Per-network targets: feed_url (rss), app_id and country (appstore), site (stackexchange).
+    options: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    interval_s: int = Field(default=300)
+    enabled: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class SourceCursor(SQLModel, table=True):
+    """Per watch × source: how far we have read, when to read next and how it went."""
+
+    __table_args__ = (UniqueConstraint("watch_id", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: int = Field(foreign_key="watch.id", ondelete="CASCADE", index=True)
+    source: str = Field(max_length=32)
+    cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_due_at: datetime | None = _ts(index=True)
+    last_attempt_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_mention_at: datetime | None = _ts()  # when a new mention last arrived
+    last_error: str | None = Field(default=None, max_length=1000)
+    failures: int = Field(default=0)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = _ts()
+
+
+class Author(SQLModel, table=True):
+    """Someone who wrote a mention, with their public metrics and last reach score."""
+
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=32)
+    external_id: str = Field(max_length=255)
+    handle: str = Field(max_length=255, index=True)
+    display_name: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, max_length=2000)
+    followers: int | None = None
+    following: int | None = None
+    posts: int | None = None
+    karma: int | None = None
+    account_created_at: datetime | None = _ts()
+    verified: bool | None = None
+    metrics_fetched_at: datetime | None = _ts()
+    score: int | None = None
+    score_breakdown: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Mention(SQLModel, table=True):
+    """One public post that matched a watch, with its sentiment and priority."""
+
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=32)
+    external_id: str = Field(max_length=500)
+    watch_id: int | None = Field(
+        default=None, foreign_key="watch.id", ondelete="SET NULL", index=True
+    )
+    author_id: int | None = Field(default=None, foreign_key="author.id", index=True)
+    url: str = Field(max_length=2000)
+    title: str | None = Field(default=None, max_length=1000)
+    text: str
+    lang: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime(), nullable=False, index=True)
+    fetched_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    parent_id: str | None = Field(default=None, max_length=500)
+    conversation_ref: str | None = Field(default=None, max_length=500)
+    sentiment_polarity: float | None = None
+    sentiment_label: str | None = Field(default=None, max_length=16)
+    rating: int | None = None  # a review's stars, 1–5
+    priority: int | None = None
+    priority_reasons: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+
+
+class Conversation(SQLModel, table=True):
+    """One card in Slack and its state; also the outbox row the poster drains."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE", unique=True)
+    channel_id: str = Field(max_length=32, index=True)
+    state: str = Field(default=ConversationState.QUEUED, max_length=16, index=True)
+    message_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    queued_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    posted_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=32)
+    claimed_at: datetime | None = _ts()
+    closed_by: str | None = Field(default=None, max_length=32)
+    closed_at: datetime | None = _ts()
+    post_attempts: int = Field(default=0)
+    post_lease_until: datetime | None = _ts()  # a poster is posting it until then
+    last_post_error: str | None = Field(default=None, max_length=1000)
+    # Bumped by every state change; Slack shows `synced_version` until the card is re-sent.
+    version: int = Field(default=0)
+    synced_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class Event(SQLModel, table=True):
+    """An append-only record of a state change: what happened, to which card, by whom."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

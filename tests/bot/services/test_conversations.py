@@ -1,0 +1,131 @@
+"""Claim, resolve, dismiss and reopen: the rules of a card's life, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.services.conversations import (
+    AlreadyClaimed,
+    CardAction,
+    NotAllowed,
+    apply_card_action,
+    claim_conversation,
+    events_for,
+)
+from bot.store.db import session_scope
+from bot.store.models import ConversationState
+from tests.factories import CHANNEL, NOW, get_conversation, make_posted_card
+
+CLAIMERS = 20
+
+
+def act(engine: Engine, cid: int, action: str, user: str, *, channel: str = CHANNEL) -> None:
+    with session_scope(engine) as session:
+        apply_card_action(
+            cid, CardAction(action), user, channel_id=channel, session=session, now=NOW
+        )
+
+
+def test_twenty_simultaneous_claims_have_exactly_one_winner(engine: Engine) -> None:
+    cid = make_posted_card(engine)
+    barrier = threading.Barrier(CLAIMERS)
+    winners: list[str] = []
+    losers: list[str] = []
+
+    def claim(user: str) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                claim_conversation(cid, user, session=session, now=NOW)
+            winners.append(user)
+        except AlreadyClaimed as exc:
+            losers.append(exc.by)
+
+    threads = [threading.Thread(target=claim, args=(f"U{i:04d}",)) for i in range(CLAIMERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(winners) == 1
+    assert losers == [winners[0]] * (CLAIMERS - 1)  # every loser is told who has it
+    row = get_conversation(engine, cid)
+    assert (row.state, row.claimed_by) == (ConversationState.CLAIMED, winners[0])
+    with session_scope(engine) as session:
+        claims = [e for e in events_for(cid, session=session) if e.kind == "claimed"]
+    assert [e.actor for e in claims] == winners
+
+
+def test_second_claim_is_rejected_with_the_claimers_name(engine: Engine) -> None:
+    cid = make_posted_card(engine)
+    act(engine, cid, "claim", "UALICE")
+
+    with pytest.raises(AlreadyClaimed) as caught:
+        act(engine, cid, "claim", "UBOB")
+
+    assert caught.value.by == "UALICE"
+
+
+def test_resolve_then_reopen_returns_the_card_unclaimed_with_every_step_logged(
+    engine: Engine,
+) -> None:
+    cid = make_posted_card(engine)
+    act(engine, cid, "claim", "UALICE")
+    act(engine, cid, "resolve", "UALICE")
+    resolved = get_conversation(engine, cid)
+    assert (resolved.state, resolved.closed_by) == (ConversationState.RESOLVED, "UALICE")
+
+    act(engine, cid, "reopen", "UBOB")
+
+    reopened = get_conversation(engine, cid)
+    assert reopened.state == ConversationState.POSTED
+    assert reopened.claimed_by is None and reopened.closed_by is None
+    with session_scope(engine) as session:
+        log = [(e.kind, e.actor) for e in events_for(cid, session=session)]
+    assert log == [
+        ("queued", "overheard"),
+        ("claimed", "UALICE"),
+        ("resolved", "UALICE"),
+        ("reopened", "UBOB"),
+    ]
+
+
+def test_a_closed_card_cannot_be_claimed_or_closed_again(engine: Engine) -> None:
+    cid = make_posted_card(engine)
+    act(engine, cid, "dismiss", "UALICE")
+
+    with pytest.raises(NotAllowed):
+        act(engine, cid, "claim", "UBOB")
+    with pytest.raises(NotAllowed):
+        act(engine, cid, "resolve", "UBOB")
+    assert get_conversation(engine, cid).state == ConversationState.DISMISSED
+
+
+def test_a_button_pressed_in_another_channel_changes_nothing(engine: Engine) -> None:
+    cid = make_posted_card(engine)
+
+    with pytest.raises(NotAllowed):
+        act(engine, cid, "claim", "UMALLORY", channel="C0ELSEWHERE")
+
+    assert get_conversation(engine, cid).state == ConversationState.POSTED
+
+
+def test_timestamps_come_back_as_utc_on_every_database(engine: Engine) -> None:
+    cid = make_posted_card(engine)
+    with session_scope(engine) as session:
+        apply_card_action(
+            cid,
+            CardAction.CLAIM,
+            "UALICE",
+            channel_id=CHANNEL,
+            session=session,
+            now=NOW + timedelta(minutes=7),
+        )
+
+    row = get_conversation(engine, cid)
+    assert row.claimed_at == NOW + timedelta(minutes=7)
+    assert row.claimed_at is not None and row.claimed_at.utcoffset() == timedelta(0)

@@ -1,0 +1,188 @@
+"""The outbox: a card that can't be posted stays queued, with its error, and nothing is lost."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.services.conversations import load_card
+from bot.services.deps import Deps
+from bot.services.pipeline import ingest_mentions
+from bot.services.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
+from bot.slack.chat import SlackChat
+from bot.store.db import session_scope
+from bot.store.models import ConversationState
+from tests.conftest import Clock, make_settings
+from tests.factories import NOW, get_conversation, make_fetched, make_watch
+from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+
+CHANNEL = "C0SUPPORT"
+
+
+def queue_cards(engine: Engine, count: int) -> list[int]:
+    watch = make_watch(engine, channel_id=CHANNEL)
+    fetched = [make_fetched(external_id=str(i)) for i in range(count)]
+    with session_scope(engine) as session:
+        queued = ingest_mentions(fetched, watch=watch, authors={}, session=session, now=NOW)
+    return [c.id for c in queued if c.id is not None]
+
+
+def poster_for(
+    engine: Engine,
+    base_url: str,
+    sleeps: list[float],
+    clock: Clock | None = None,
+    **settings: object,
+) -> Poster:
+    client = WebClient(token=TEST_TOKEN, base_url=base_url, timeout=5)
+    deps = Deps(
+        make_settings(**settings),
+        engine,
+        SlackChat(client),
+        {},
+        clock=clock or Clock(NOW),
+        sleep=sleeps.append,
+    )
+    return Poster(deps)
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_slack_leaves_cards_queued_with_the_reason(sqlite_engine: Engine) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    poster = poster_for(sqlite_engine, f"http://127.0.0.1:{unused_port()}/api/", [])
+
+    report = poster.post_pending()
+
+    assert report.posted == []
+    row = get_conversation(sqlite_engine, cid)
+    assert row.state == ConversationState.QUEUED
+    assert row.last_post_error is not None and row.last_post_error.startswith("connection")
+    assert row.post_attempts == 1
+
+
+def test_cards_in_one_channel_are_paced_one_per_interval(sqlite_engine: Engine) -> None:
+    queue_cards(sqlite_engine, 3)
+    sleeps: list[float] = []
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        poster = poster_for(sqlite_engine, fake.base_url, sleeps, OVERHEARD_POST_INTERVAL_S=1.0)
+
+        report = poster.post_pending()
+
+        assert len(report.posted) == len(fake.messages(CHANNEL)) == 3
+    assert len(sleeps) == 2  # before the second and the third card
+    assert all(0.5 < s <= 1.0 for s in sleeps)
+
+
+def test_a_long_retry_after_holds_the_channel_until_it_has_passed(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    queue_cards(sqlite_engine, 3)
+    sleeps: list[float] = []
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=429, retry_after=120)
+        poster = poster_for(sqlite_engine, fake.base_url, sleeps, clock)
+
+        first = poster.post_pending()
+        clock.advance(seconds=119)
+        too_soon = poster.post_pending()
+        tried_too_soon = len(fake.calls_to("chat.postMessage")) > 1
+        clock.advance(seconds=1)
+        after = poster.post_pending()
+
+        assert first.posted == [] and first.deferred_channels == {CHANNEL}
+        assert too_soon.posted == []
+        assert not tried_too_soon
+        assert 120 not in sleeps  # a long wait is not slept inline; the cards wait their turn
+        assert len(after.posted) == len(fake.messages(CHANNEL)) == 3
+
+
+def test_a_card_slack_keeps_refusing_stops_after_the_attempt_limit(sqlite_engine: Engine) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=200, error="not_in_channel", times=99)
+        poster = poster_for(sqlite_engine, fake.base_url, [])
+
+        for _ in range(MAX_POST_ATTEMPTS + 2):
+            poster.post_pending()
+
+        assert len(fake.calls_to("chat.postMessage")) == MAX_POST_ATTEMPTS
+    row = get_conversation(sqlite_engine, cid)
+    assert (row.state, row.last_post_error) == (ConversationState.QUEUED, "not_in_channel")
+
+
+def test_two_workers_draining_one_outbox_post_each_card_once(engine: Engine) -> None:
+    queue_cards(engine, 12)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        posters = [poster_for(engine, fake.base_url, []) for _ in range(2)]
+        barrier = threading.Barrier(2)
+
+        def drain(poster: Poster) -> list[int]:
+            barrier.wait()
+            return poster.post_pending().posted
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(drain, posters))
+
+        assert sorted(results[0] + results[1]) == sorted(set(results[0] + results[1]))
+        assert len(fake.messages(CHANNEL)) == 12  # every card once, none twice
+
+
+def test_a_card_held_by_a_crashed_poster_is_posted_after_its_lease(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)  # took it, then died before posting
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+
+        assert survivor.post_pending().posted == []
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+        assert survivor.post_pending().posted == [cid]
+        assert len(fake.messages(CHANNEL)) == 1
+
+
+def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)
+        with session_scope(sqlite_engine) as session:
+            view = load_card(cid, session=session)
+        posted_ts = crashed.deps.chat.post_card(view)
+        # ...and the database never heard about it.
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert survivor.post_pending().posted == [cid]
+
+        assert len(fake.messages(CHANNEL)) == 1
+    row = get_conversation(sqlite_engine, cid)
+    assert (row.state, row.message_ts) == (ConversationState.POSTED, posted_ts)
+
+
+def test_when_history_cannot_be_read_the_card_is_posted_again_rather_than_lost(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+        fake.fail_next("conversations.history", status=200, error="missing_scope")
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+
+        assert survivor.post_pending().posted == [cid]
+        assert len(fake.messages(CHANNEL)) == 1
