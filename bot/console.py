@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.services.conversations import CardAction, ConversationError, act_on_card, load_card
+from bot.services.cards import CardAction, CardError, act_on_card, load_card
 from bot.services.deps import Deps
 from bot.services.preview import PreviewReport
 from bot.services.watches import add_watch, list_watches
@@ -48,7 +48,7 @@ def console_loop(deps: Deps, stdin: TextIO, out: TextIO) -> None:
         card_id = int(words[1])
         try:
             with session_scope(deps.engine) as session:
-                channel = load_card(card_id, session=session).conversation.channel_id
+                channel = load_card(card_id, session=session).card.channel_id
             act_on_card(
                 deps.chat,
                 card_id,
@@ -58,7 +58,7 @@ def console_loop(deps: Deps, stdin: TextIO, out: TextIO) -> None:
                 engine=deps.engine,
                 now=deps.clock(),
             )
-        except ConversationError as exc:
+        except CardError as exc:
             out.write(f"{exc}\n")
 
 
@@ -66,7 +66,7 @@ def render_preview(report: PreviewReport) -> list[str]:
     """`overheard preview`'s output: each card as the terminal shows it, then a count."""
     lines: list[str] = []
     for number, view in enumerate(report.cards, start=1):
-        text = render_card_text(build_mention_card(view.mention, view.author, view.conversation))
+        text = render_card_text(build_mention_card(view.mention, view.author, view.card))
         shown = [line for line in text.splitlines() if not line.startswith("[Claim]")]
         lines += ["", f"── {number} " + "─" * 50, *shown]
     lines.append(

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.services.conversations import AlreadyClaimed, CardAction, ConversationError, act_on_card
+from bot.services.cards import AlreadyClaimed, CardAction, CardError, act_on_card
 from bot.services.deps import Deps
 from bot.slack import ids
 from bot.slack.cards import build_already_claimed_message
@@ -38,7 +38,7 @@ def handle_card_button(ack: Ack, body: dict[str, Any], client: WebClient, deps: 
     except AlreadyClaimed as exc:
         text = build_already_claimed_message(exc.by)
         client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
-    except ConversationError as exc:
+    except CardError as exc:
         client.chat_postEphemeral(channel=channel_id, user=user_id, text=str(exc))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.services.conversations import count_open_cards
+from bot.services.cards import count_open_cards
 from bot.services.deps import Deps
 from bot.services.health import describe_health
 from bot.services.watches import list_watches

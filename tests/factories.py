@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from bot.services.pipeline import ingest_mentions
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.db import session_scope
-from bot.store.models import Conversation, ConversationState, Watch
+from bot.store.models import Card, CardState, Watch
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CHANNEL = "C0SUPPORT"
@@ -48,27 +48,27 @@ def make_watch(engine: Engine, **overrides: Any) -> Watch:
 
 
 def make_posted_card(engine: Engine, *, external_id: str = "41000001", **fetched: Any) -> int:
-    """Store a mention whose card is posted (ts 1.0001) and return the conversation id."""
+    """Store a mention whose card is posted (ts 1.0001) and return the card id."""
     watch = make_watch(engine)
     with session_scope(engine) as session:
-        (conversation,) = ingest_mentions(
+        (card,) = ingest_mentions(
             [make_fetched(external_id=external_id, **fetched)],
             watch=watch,
             authors={},
             session=session,
             now=NOW,
         )
-        conversation.state = ConversationState.POSTED
-        conversation.message_ts = conversation.thread_ts = "1.0001"
-        conversation.posted_at = NOW
-        session.add(conversation)
-    assert conversation.id is not None
-    return conversation.id
+        card.state = CardState.POSTED
+        card.message_ts = card.thread_ts = "1.0001"
+        card.posted_at = NOW
+        session.add(card)
+    assert card.id is not None
+    return card.id
 
 
-def get_conversation(engine: Engine, conversation_id: int) -> Conversation:
-    """Read a conversation back."""
+def get_card(engine: Engine, card_id: int) -> Card:
+    """Read a card back."""
     with session_scope(engine) as session:
-        row = session.get(Conversation, conversation_id)
+        row = session.get(Card, card_id)
         assert row is not None
         return row

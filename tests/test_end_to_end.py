@@ -30,7 +30,7 @@ from bot.slack.clients import listener_client, poster_client
 from bot.slack.web import build_wsgi, make_http_server
 from bot.sources import build_sources
 from bot.store.db import session_scope
-from bot.store.models import Conversation, ConversationState
+from bot.store.models import Card, CardState
 from handlers.app import build_app
 from tests.conftest import Clock, make_settings
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
@@ -103,8 +103,8 @@ class Slack:
         }
         return httpx.post(self.url + "/slack/events", content=body, headers=headers, timeout=10)
 
-    def click(self, action_id: str, conversation_id: int, user: str, **kw: Any) -> httpx.Response:
-        conv = conversation(self.deps.engine, conversation_id)
+    def click(self, action_id: str, card_id: int, user: str, **kw: Any) -> httpx.Response:
+        conv = card_row(self.deps.engine, card_id)
         payload = {
             "type": "block_actions",
             "team": {"id": "T0000TEAM", "domain": "acme"},
@@ -124,8 +124,8 @@ class Slack:
             "actions": [
                 {
                     "action_id": action_id,
-                    "block_id": f"card-{conversation_id}",
-                    "value": str(conversation_id),
+                    "block_id": f"card-{card_id}",
+                    "value": str(card_id),
                     "type": "button",
                     "action_ts": "1700000000.000001",
                 }
@@ -151,18 +151,18 @@ class Slack:
         return self.signed_post(body, content_type="application/x-www-form-urlencoded")
 
 
-def conversation(engine: Engine, conversation_id: int) -> Conversation:
+def card_row(engine: Engine, card_id: int) -> Card:
     with session_scope(engine) as session:
-        row = session.get(Conversation, conversation_id)
+        row = session.get(Card, card_id)
         assert row is not None
         return row
 
 
-def cards(engine: Engine) -> list[Conversation]:
+def cards(engine: Engine) -> list[Card]:
     with session_scope(engine) as session:
         from sqlmodel import col, select
 
-        return list(session.exec(select(Conversation).order_by(col(Conversation.id))))
+        return list(session.exec(select(Card).order_by(col(Card.id))))
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -239,11 +239,11 @@ def posted_cards(fake: FakeSlack) -> list[dict[str, Any]]:
     ]
 
 
-def card_message(fake: FakeSlack, conversation: Conversation) -> dict[str, Any]:
+def card_message(fake: FakeSlack, card: Card) -> dict[str, Any]:
     """A card as Slack now shows it, wherever it was posted."""
     top = fake.messages(CHANNEL)
-    replies = fake.thread(CHANNEL, conversation.thread_ts or "")
-    return next(m for m in top + replies if m["ts"] == conversation.message_ts)
+    replies = fake.thread(CHANNEL, card.thread_ts or "")
+    return next(m for m in top + replies if m["ts"] == card.message_ts)
 
 
 def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: Slack) -> None:
@@ -259,7 +259,7 @@ def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: S
     assert [
         e["text"]["text"] for b in story["blocks"] if b["type"] == "actions" for e in b["elements"]
     ] == ["Claim", "Resolve", "Dismiss"]
-    assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
+    assert all(c.state == CardState.POSTED for c in cards(slack.deps.engine))
 
     assert run_once(slack.deps) == (0, 0)
     assert len(posted_cards(slack.fake)) == 5
@@ -287,7 +287,7 @@ def test_claim_then_resolve_update_the_card_in_place_and_note_it_in_the_thread(
     message = card_message(slack.fake, card)
     assert "Resolved by <@UALICE>" in block_text(message)
     assert "Reopen" in block_text(message) and "Claim" not in block_text(message)
-    assert conversation(slack.deps.engine, card.id or 0).state == ConversationState.RESOLVED
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.RESOLVED
 
 
 def test_twenty_simultaneous_claims_over_http_leave_one_owner_and_tell_the_others(
@@ -302,7 +302,7 @@ def test_twenty_simultaneous_claims_over_http_leave_one_owner_and_tell_the_other
 
     assert [r.status_code for r in responses] == [200] * 20
     wait_for(lambda: len(slack.fake.ephemerals) == 19)
-    owner = conversation(slack.deps.engine, card.id or 0).claimed_by
+    owner = card_row(slack.deps.engine, card.id or 0).claimed_by
     assert owner in users
     assert len(slack.fake.calls_to("chat.update")) == 1
     assert {e["user"] for e in slack.fake.ephemerals} == set(users) - {owner}
@@ -319,7 +319,7 @@ def test_requests_with_a_bad_or_stale_signature_are_refused_and_change_nothing(
     stale = slack.click(ids.CLAIM, card.id or 0, "UMALLORY", timestamp=int(time.time()) - 600)
 
     assert (forged.status_code, stale.status_code) == (401, 401)
-    assert conversation(slack.deps.engine, card.id or 0).state == ConversationState.POSTED
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.POSTED
     assert slack.fake.calls_to("chat.update") == []
 
 
@@ -375,7 +375,7 @@ def test_a_rate_limited_post_waits_retry_after_and_loses_nothing(slack: Slack) -
     assert 3 in slack.sleeps  # waited as long as Slack asked before trying again
     assert len(posted_cards(slack.fake)) == 5
     assert len(slack.fake.calls_to("chat.postMessage")) == 6
-    assert all(c.state == ConversationState.POSTED for c in cards(slack.deps.engine))
+    assert all(c.state == CardState.POSTED for c in cards(slack.deps.engine))
 
 
 def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: Slack) -> None:
@@ -386,7 +386,7 @@ def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: 
     assert posted_cards(slack.fake) == []
     queued = cards(slack.deps.engine)
     assert {(c.state, c.last_post_error) for c in queued} == {
-        (ConversationState.QUEUED, "channel_not_found")
+        (CardState.QUEUED, "channel_not_found")
     }
 
     run_once(slack.deps)

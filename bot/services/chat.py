@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.services.conversations import CardView
+    from bot.services.cards import CardView
     from bot.store.models import EventKind
 
 

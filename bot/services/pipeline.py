@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.conversations import SYSTEM_ACTOR, record_event
+from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.sources.base import FetchedAuthor, FetchedMention
-from bot.store.models import Author, Conversation, ConversationState, EventKind, Mention, Watch
+from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
 from bot.text import clean_text
 from scoring import influence, priority, sentiment
 
@@ -135,7 +135,7 @@ def build_mention(item: FetchedMention, *, author: Author | None, now: datetime)
         reposts=item.reposts,
         replies=item.replies,
         parent_id=item.parent_id,
-        conversation_ref=item.conversation_id,
+        conversation_id=item.conversation_id,
         sentiment_polarity=mood.polarity if mood.label != "unknown" else None,
         sentiment_label=mood.label,
         rating=item.rating,
@@ -151,9 +151,9 @@ def ingest_mentions(
     authors: dict[str, FetchedAuthor],
     session: Session,
     now: datetime,
-) -> list[Conversation]:
+) -> list[Card]:
     """Store each new mention with its scores and queue a card for it; skip ones we have."""
-    queued: list[Conversation] = []
+    queued: list[Card] = []
     by_network: dict[str, list[FetchedMention]] = {}
     for item in fetched:
         by_network.setdefault(item.network, []).append(item)
@@ -163,9 +163,9 @@ def ingest_mentions(
             if item.external_id in known:
                 continue
             known.add(item.external_id)
-            conversation = _store_one(item, watch=watch, authors=authors, session=session, now=now)
-            if conversation is not None:
-                queued.append(conversation)
+            card = _store_one(item, watch=watch, authors=authors, session=session, now=now)
+            if card is not None:
+                queued.append(card)
     return queued
 
 
@@ -176,7 +176,7 @@ def _store_one(
     authors: dict[str, FetchedAuthor],
     session: Session,
     now: datetime,
-) -> Conversation | None:
+) -> Card | None:
     fresh = authors.get(item.author.handle)
     author = upsert_author(
         item.network,
@@ -192,17 +192,17 @@ def _store_one(
             session.add(mention)
             session.flush()
             assert mention.id is not None
-            conversation = Conversation(
+            card = Card(
                 mention_id=mention.id,
                 channel_id=watch.channel_id,
-                state=ConversationState.QUEUED,
+                state=CardState.QUEUED,
                 queued_at=now,
             )
-            session.add(conversation)
+            session.add(card)
             session.flush()
-            assert conversation.id is not None
-            record_event(conversation.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
+            assert card.id is not None
+            record_event(card.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
     except IntegrityError:
         log.info("mention %s/%s was stored by someone else", item.network, item.external_id)
         return None
-    return conversation
+    return card

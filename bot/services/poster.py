@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from bot.services.chat import ChatError, ChatRateLimited
-from bot.services.conversations import (
+from bot.services.cards import (
     SYSTEM_ACTOR,
     CardView,
     load_card,
@@ -19,9 +18,10 @@ from bot.services.conversations import (
     stale_cards,
     sync_card,
 )
+from bot.services.chat import ChatError, ChatRateLimited
 from bot.services.deps import Deps
 from bot.store.db import session_scope
-from bot.store.models import Conversation, ConversationState, EventKind, Mention
+from bot.store.models import Card, CardState, EventKind, Mention
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +43,24 @@ class PostReport:
     deferred_channels: set[str] = field(default_factory=set)
 
 
-def thread_for(mention: Mention, conversation: Conversation, *, session: Session) -> str | None:
-    """The thread a mention belongs in: that of a posted card from the same conversation."""
-    if not mention.conversation_ref or mention.external_id == mention.conversation_ref:
+def thread_for(mention: Mention, card: Card, *, session: Session) -> str | None:
+    """The thread a mention belongs in: that of a posted card from the same card."""
+    if not mention.conversation_id or mention.external_id == mention.conversation_id:
         return None
     stmt = (
-        select(Conversation.thread_ts)
-        .join(Mention, col(Mention.id) == Conversation.mention_id)
-        .where(Conversation.channel_id == conversation.channel_id)
-        .where(col(Conversation.id) != conversation.id)
-        .where(col(Conversation.thread_ts).is_not(None))
+        select(Card.thread_ts)
+        .join(Mention, col(Mention.id) == Card.mention_id)
+        .where(Card.channel_id == card.channel_id)
+        .where(col(Card.id) != card.id)
+        .where(col(Card.thread_ts).is_not(None))
         .where(Mention.network == mention.network)
         .where(
             or_(
-                col(Mention.external_id) == mention.conversation_ref,
-                col(Mention.conversation_ref) == mention.conversation_ref,
+                col(Mention.external_id) == mention.conversation_id,
+                col(Mention.conversation_id) == mention.conversation_id,
             )
         )
-        .order_by(col(Conversation.posted_at))
+        .order_by(col(Card.posted_at))
         .limit(1)
     )
     return session.exec(stmt).first()
@@ -87,10 +87,10 @@ class Poster:
         """(id, channel) of queued cards with attempts left, most urgent, then oldest, first."""
         with session_scope(self.deps.engine) as session:
             stmt = (
-                select(Conversation.id, Conversation.channel_id)
-                .join(Mention, col(Mention.id) == Conversation.mention_id)
-                .where(Conversation.state == ConversationState.QUEUED)
-                .where(Conversation.post_attempts < MAX_POST_ATTEMPTS)
+                select(Card.id, Card.channel_id)
+                .join(Mention, col(Mention.id) == Card.mention_id)
+                .where(Card.state == CardState.QUEUED)
+                .where(Card.post_attempts < MAX_POST_ATTEMPTS)
                 .order_by(col(Mention.priority).asc().nulls_last(), col(Mention.created_at))
                 .limit(limit)
             )
@@ -102,16 +102,16 @@ class Poster:
         A refused card stays queued (or stale) with its error noted, for the next pass.
         """
         report = PostReport()
-        for conversation_id, channel in self.pending(limit):
+        for card_id, channel in self.pending(limit):
             if self._held(channel, report):
                 continue
             try:
-                posted = self._post_one(conversation_id)
+                posted = self._post_one(card_id)
             except ChatError as exc:
-                self._note_failure(channel, conversation_id, exc, report)
+                self._note_failure(channel, card_id, exc, report)
             else:
                 if posted:
-                    report.posted.append(conversation_id)
+                    report.posted.append(card_id)
         self._resend_stale(limit, report)
         return report
 
@@ -123,79 +123,75 @@ class Poster:
             return True
         return False
 
-    def _note_failure(
-        self, channel: str, conversation_id: int, exc: ChatError, report: PostReport
-    ) -> None:
+    def _note_failure(self, channel: str, card_id: int, exc: ChatError, report: PostReport) -> None:
         if isinstance(exc, ChatRateLimited):
             log.warning(
                 "Slack rate-limited %s for %.0f s; card %d waits",
                 channel,
                 exc.retry_after_s,
-                conversation_id,
+                card_id,
             )
             self._blocked_until[channel] = self.deps.clock() + timedelta(seconds=exc.retry_after_s)
             report.deferred_channels.add(channel)
-        report.failed[conversation_id] = exc.code
+        report.failed[card_id] = exc.code
 
     def _resend_stale(self, limit: int, report: PostReport) -> None:
         """Update the cards whose change Slack missed (a failed chat.update after a click)."""
         with session_scope(self.deps.engine) as session:
             stale = stale_cards(session=session, limit=limit)
-        for conversation_id in stale:
+        for card_id in stale:
             with session_scope(self.deps.engine) as session:
-                view = load_card(conversation_id, session=session)
-            channel = view.conversation.channel_id
+                view = load_card(card_id, session=session)
+            channel = view.card.channel_id
             if self._held(channel, report):
                 continue
             self._pace(channel)
             try:
                 synced = sync_card(self.deps.chat, view, engine=self.deps.engine, raise_errors=True)
             except ChatError as exc:
-                self._note_failure(channel, conversation_id, exc, report)
+                self._note_failure(channel, card_id, exc, report)
             else:
                 if synced:
-                    report.updated.append(conversation_id)
+                    report.updated.append(card_id)
 
-    def _take(self, conversation_id: int, *, now: datetime) -> bool:
+    def _take(self, card_id: int, *, now: datetime) -> bool:
         """Lease a queued card for posting; False when another poster has it or it is done."""
         with session_scope(self.deps.engine) as session:
             result = session.execute(
-                update(Conversation)
-                .where(col(Conversation.id) == conversation_id)
-                .where(col(Conversation.state) == ConversationState.QUEUED)
-                .where(col(Conversation.post_attempts) < MAX_POST_ATTEMPTS)
+                update(Card)
+                .where(col(Card.id) == card_id)
+                .where(col(Card.state) == CardState.QUEUED)
+                .where(col(Card.post_attempts) < MAX_POST_ATTEMPTS)
                 .where(
                     or_(
-                        col(Conversation.post_lease_until).is_(None),
-                        col(Conversation.post_lease_until) < now,
+                        col(Card.post_lease_until).is_(None),
+                        col(Card.post_lease_until) < now,
                     )
                 )
                 .values(
-                    post_attempts=col(Conversation.post_attempts) + 1,
+                    post_attempts=col(Card.post_attempts) + 1,
                     post_lease_until=now + POST_LEASE,
                 )
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def _post_one(self, conversation_id: int) -> bool:
+    def _post_one(self, card_id: int) -> bool:
         """Post one card; False when it was not ours to post (taken, posted or given up)."""
         now = self.deps.clock()
         # The attempt is committed before the post, so a crash in between is visible later,
         # and the lease keeps a second worker from posting the same card meanwhile.
-        if not self._take(conversation_id, now=now):
+        if not self._take(card_id, now=now):
             return False
         with session_scope(self.deps.engine) as session:
-            view = load_card(conversation_id, session=session)
-            conversation = view.conversation
-            thread_ts = thread_for(view.mention, conversation, session=session)
-        if conversation.post_attempts > 1 and conversation.last_post_error is None:
+            view = load_card(card_id, session=session)
+            card = view.card
+            thread_ts = thread_for(view.mention, card, session=session)
+        if card.post_attempts > 1 and card.last_post_error is None:
             # An earlier attempt ended without a recorded outcome (a crash mid-post): if
             # Slack has the card, adopt it instead of posting a second one.
-            found = self._find_posted(conversation.channel_id, conversation_id)
+            found = self._find_posted(card.channel_id, card_id)
             if found is not None:
-                self._mark_posted(
-                    conversation_id, found, thread_ts, now=now, kind=EventKind.RECONCILED
-                )
+                self._mark_posted(card_id, found, thread_ts, now=now, kind=EventKind.RECONCILED)
                 return True
         try:
             # Urgent replies also go to the channel: a thread must never hide a P1 or P2.
@@ -203,7 +199,7 @@ class Poster:
             ts = self._send(view, thread_ts, broadcast)
         except ChatError as exc:
             with session_scope(self.deps.engine) as session:
-                row = session.get(Conversation, conversation_id)
+                row = session.get(Card, card_id)
                 assert row is not None
                 row.last_post_error = exc.code[:ERROR_MAX_CHARS]
                 row.post_lease_until = None
@@ -211,24 +207,24 @@ class Poster:
             if not isinstance(exc, ChatRateLimited):
                 log.error(
                     "posting card %d to %s failed: %s",
-                    conversation_id,
-                    conversation.channel_id,
+                    card_id,
+                    card.channel_id,
                     exc.code,
                 )
             raise
-        self._mark_posted(conversation_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
+        self._mark_posted(card_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
         return True
 
-    def _find_posted(self, channel: str, conversation_id: int) -> str | None:
+    def _find_posted(self, channel: str, card_id: int) -> str | None:
         try:
-            return self.deps.chat.find_card(channel, conversation_id)
+            return self.deps.chat.find_card(channel, card_id)
         except ChatError as exc:  # can't tell: post again, a duplicate beats a lost card
-            log.warning("could not check %s for card %d: %s", channel, conversation_id, exc.code)
+            log.warning("could not check %s for card %d: %s", channel, card_id, exc.code)
             return None
 
     def _mark_posted(
         self,
-        conversation_id: int,
+        card_id: int,
         ts: str,
         thread_ts: str | None,
         *,
@@ -236,9 +232,9 @@ class Poster:
         kind: EventKind,
     ) -> None:
         with session_scope(self.deps.engine) as session:
-            row = session.get(Conversation, conversation_id)
+            row = session.get(Card, card_id)
             assert row is not None
-            row.state = ConversationState.POSTED
+            row.state = CardState.POSTED
             row.message_ts = ts
             row.thread_ts = thread_ts or ts
             row.posted_at = now
@@ -247,7 +243,7 @@ class Poster:
             row.synced_version = row.version
             session.add(row)
             record_event(
-                conversation_id,
+                card_id,
                 kind,
                 SYSTEM_ACTOR,
                 session=session,
@@ -257,7 +253,7 @@ class Poster:
 
     def _send(self, view: CardView, thread_ts: str | None, broadcast: bool) -> str:
         """Post once, and once more after a short Retry-After."""
-        channel = view.conversation.channel_id
+        channel = view.card.channel_id
         self._pace(channel)
         for attempt in range(2):
             try:

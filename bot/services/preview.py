@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.services.conversations import CardView
+from bot.services.cards import CardView
 from bot.services.fetching import answers, specs_for
 from bot.services.pipeline import apply_metrics, build_mention
 from bot.services.query import QueryError, parse_query
 from bot.services.watches import WatchError, check_options
 from bot.sources.base import FetchedMention, Source, SourceError
-from bot.store.models import Author, Conversation, ConversationState, Watch
+from bot.store.models import Author, Card, CardState, Watch
 
 PREVIEW_CHANNEL = "CPREVIEW"
 
@@ -78,11 +78,11 @@ def _card(source: Source, item: FetchedMention, number: int, *, now: datetime) -
     author = Author(network=item.network, external_id=item.author.handle, handle=item.author.handle)
     apply_metrics(author, metrics, now=now, fresh=True)
     mention = build_mention(item, author=author, now=now)
-    conversation = Conversation(
+    card = Card(
         id=number,
         mention_id=0,
         channel_id=PREVIEW_CHANNEL,
-        state=ConversationState.QUEUED,
+        state=CardState.QUEUED,
         queued_at=now,
     )
-    return CardView(conversation, mention, author)
+    return CardView(card, mention, author)

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack import ids
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, safe_http_url
-from bot.store.models import Author, Conversation, ConversationState, EventKind, Mention
+from bot.store.models import Author, Card, CardState, EventKind, Mention
 from bot.text import clean_text, strip_control, truncate
 
 NETWORK_NAMES: dict[str, str] = {
@@ -81,14 +81,12 @@ def network_name(network: str) -> str:
     return NETWORK_NAMES.get(network, network)
 
 
-def build_mention_card(
-    mention: Mention, author: Author | None, conversation: Conversation
-) -> Message:
+def build_mention_card(mention: Mention, author: Author | None, card: Card) -> Message:
     """Build the claimable card for one mention in its current state."""
-    if conversation.id is None:
-        raise ValueError("a card needs a stored conversation (its id goes in the buttons)")
-    state = ConversationState(conversation.state)
-    prefix = f"card-{conversation.id}-v{conversation.version}"
+    if card.id is None:
+        raise ValueError("a card must be stored before it is built (its id goes in the buttons)")
+    state = CardState(card.state)
+    prefix = f"card-{card.id}-v{card.version}"
     blocks: list[Block] = []
 
     title = " ".join(clean_text(mention.title or "").split())  # a header is one line
@@ -108,10 +106,8 @@ def build_mention_card(
         )
     )
     blocks.append(_context(f"{prefix}-post", _post_line(mention)))
-    blocks.append(_context(f"{prefix}-state", _state_line(conversation, state)))
-    blocks.append(
-        ActionsBlock(block_id=f"{prefix}-actions", elements=_buttons(state, conversation.id))
-    )
+    blocks.append(_context(f"{prefix}-state", _state_line(card, state)))
+    blocks.append(ActionsBlock(block_id=f"{prefix}-actions", elements=_buttons(state, card.id)))
     return Message(blocks=blocks, text=_fallback(mention, author))
 
 
@@ -241,33 +237,33 @@ def _post_line(mention: Mention) -> str:
     return f"{mrkdwn_link(url, f'Open on {_network(mention)}')} · posted {when}"
 
 
-def _state_line(conversation: Conversation, state: ConversationState) -> str:
-    since = _utc(conversation.posted_at or conversation.queued_at)
-    if state in (ConversationState.QUEUED, ConversationState.POSTED):
+def _state_line(card: Card, state: CardState) -> str:
+    since = _utc(card.posted_at or card.queued_at)
+    if state in (CardState.QUEUED, CardState.POSTED):
         # No "posted 5 min ago": the card is static and that would go stale; the post line
         # carries the time, which Slack renders in each reader's time zone.
         return "⏳ Unclaimed"
-    if state is ConversationState.CLAIMED:
-        line = f"🙋 Claimed by {_user(conversation.claimed_by)}"
-        if conversation.claimed_at is not None:
-            line += f" {_duration(_utc(conversation.claimed_at) - since)} after it was posted"
+    if state is CardState.CLAIMED:
+        line = f"🙋 Claimed by {_user(card.claimed_by)}"
+        if card.claimed_at is not None:
+            line += f" {_duration(_utc(card.claimed_at) - since)} after it was posted"
         return line
-    if state is ConversationState.RESOLVED:
-        line = f"✅ Resolved by {_user(conversation.closed_by)}"
-        if conversation.closed_at is not None:
-            line += f" · {_duration(_utc(conversation.closed_at) - since)} after it was posted"
+    if state is CardState.RESOLVED:
+        line = f"✅ Resolved by {_user(card.closed_by)}"
+        if card.closed_at is not None:
+            line += f" · {_duration(_utc(card.closed_at) - since)} after it was posted"
         return line
-    return f"🚫 Dismissed by {_user(conversation.closed_by)}"
+    return f"🚫 Dismissed by {_user(card.closed_by)}"
 
 
-def _buttons(state: ConversationState, conversation_id: int) -> list[ButtonElement]:
-    if state in (ConversationState.QUEUED, ConversationState.POSTED):
+def _buttons(state: CardState, card_id: int) -> list[ButtonElement]:
+    if state in (CardState.QUEUED, CardState.POSTED):
         spec = [
             ("Claim", ids.CLAIM, True),
             ("Resolve", ids.RESOLVE, False),
             ("Dismiss", ids.DISMISS, False),
         ]
-    elif state is ConversationState.CLAIMED:
+    elif state is CardState.CLAIMED:
         spec = [("Resolve", ids.RESOLVE, True), ("Dismiss", ids.DISMISS, False)]
     else:
         spec = [("Reopen", ids.REOPEN, False)]
@@ -275,7 +271,7 @@ def _buttons(state: ConversationState, conversation_id: int) -> list[ButtonEleme
         ButtonElement(
             text=PlainTextObject(text=label, emoji=True),
             action_id=action_id,
-            value=str(conversation_id),
+            value=str(card_id),
             style="primary" if primary else None,
         )
         for label, action_id, primary in spec

@@ -8,8 +8,8 @@ from typing import Any, TextIO
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.services.cards import CardView
 from bot.services.chat import ChatError, ChatRateLimited
-from bot.services.conversations import CardView
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
 from bot.store.models import EventKind
 
@@ -29,17 +29,17 @@ class SlackChat:
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
     ) -> str:
         """Post a card with unfurling off; tag it so a crashed post can be found again."""
-        card_id = view.conversation.id
+        card_id = view.card.id
         try:
             response = self.client.chat_postMessage(
-                channel=view.conversation.channel_id,
+                channel=view.card.channel_id,
                 thread_ts=thread_ts,
                 reply_broadcast=bool(thread_ts and broadcast) or None,
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
                     "event_type": CARD_EVENT_TYPE,
-                    "event_payload": {"conversation_id": card_id},
+                    "event_payload": {"card_id": card_id},
                 },
                 **_card(view).to_slack(),
             )
@@ -60,24 +60,24 @@ class SlackChat:
 
     def update_card(self, view: CardView) -> None:
         """Replace a posted card's blocks and fallback text."""
-        conversation = view.conversation
-        if conversation.message_ts is None:
-            raise ValueError(f"card {conversation.id} is not posted yet")
+        card = view.card
+        if card.message_ts is None:
+            raise ValueError(f"card {card.id} is not posted yet")
         self._send(
             self.client.chat_update,
-            channel=conversation.channel_id,
-            ts=conversation.message_ts,
+            channel=card.channel_id,
+            ts=card.message_ts,
             **_card(view).to_slack(),
         )
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Post the one-line note in the card's thread."""
-        conversation = view.conversation
+        card = view.card
         self._send(
             self.client.chat_postMessage,
-            channel=conversation.channel_id,
-            thread_ts=conversation.thread_ts,
-            **build_thread_note(kind, actor, version=conversation.version).to_slack(),
+            channel=card.channel_id,
+            thread_ts=card.thread_ts,
+            **build_thread_note(kind, actor, version=card.version).to_slack(),
         )
 
     @staticmethod
@@ -106,7 +106,8 @@ def _find_in_history(client: WebClient, channel: str, card_id: int) -> str | Non
             payload = metadata.get("event_payload") or {}
             if (
                 metadata.get("event_type") == CARD_EVENT_TYPE
-                and payload.get("conversation_id") == card_id
+                # Cards posted before the rename carry their id as "conversation_id".
+                and payload.get("card_id", payload.get("conversation_id")) == card_id
             ):
                 return str(message["ts"])
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
@@ -140,14 +141,14 @@ class ConsoleChat:
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
     ) -> str:
         """Print the card with its buttons and a number to act on it by."""
-        conversation = view.conversation
+        card = view.card
         with self._lock:
             self._next_ts += 1
             ts = f"{self._next_ts}.000000"
-            where = f"in {conversation.channel_id}" + (
+            where = f"in {card.channel_id}" + (
                 f", in the thread of {thread_ts}" if thread_ts else ""
             )
-            self._print(f"card #{conversation.id} {where}", _card(view))
+            self._print(f"card #{card.id} {where}", _card(view))
         return ts
 
     def find_card(self, channel: str, card_id: int) -> str | None:
@@ -157,13 +158,13 @@ class ConsoleChat:
     def update_card(self, view: CardView) -> None:
         """Print the card again as it now stands."""
         with self._lock:
-            self._print(f"card #{view.conversation.id} updated", _card(view))
+            self._print(f"card #{view.card.id} updated", _card(view))
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Print the thread note under the card's number."""
-        note = build_thread_note(kind, actor, version=view.conversation.version)
+        note = build_thread_note(kind, actor, version=view.card.version)
         with self._lock:
-            self.out.write(f"   #{view.conversation.id}: {render_card_text(note)}\n")
+            self.out.write(f"   #{view.card.id}: {render_card_text(note)}\n")
             self.out.flush()
 
     def _print(self, heading: str, card: Message) -> None:
@@ -173,4 +174,4 @@ class ConsoleChat:
 
 
 def _card(view: CardView) -> Message:
-    return build_mention_card(view.mention, view.author, view.conversation)
+    return build_mention_card(view.mention, view.author, view.card)

@@ -1,4 +1,4 @@
-"""The tables: watches, cursors, authors, mentions, conversations (cards) and their audit log."""
+"""The tables: watches, cursors, authors, mentions, cards and their audit log."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
 
 
-class ConversationState(enum.StrEnum):
+class CardState(enum.StrEnum):
     """Where a card is in its life: queued → posted → claimed → resolved / dismissed."""
 
     QUEUED = "queued"
@@ -127,7 +127,8 @@ class Mention(SQLModel, table=True):
     reposts: int | None = None
     replies: int | None = None
     parent_id: str | None = Field(default=None, max_length=500)
-    conversation_ref: str | None = Field(default=None, max_length=500)
+    # The network's conversation (thread, story) the post belongs to: its root post's id.
+    conversation_id: str | None = Field(default=None, max_length=500)
     sentiment_polarity: float | None = None
     sentiment_label: str | None = Field(default=None, max_length=16)
     rating: int | None = None  # a review's stars, 1–5
@@ -137,13 +138,13 @@ class Mention(SQLModel, table=True):
     )
 
 
-class Conversation(SQLModel, table=True):
-    """One card in Slack and its state; also the outbox row the poster drains."""
+class Card(SQLModel, table=True):
+    """One card in Slack: its message, its state and who holds it; also the poster's outbox."""
 
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE", unique=True)
     channel_id: str = Field(max_length=32, index=True)
-    state: str = Field(default=ConversationState.QUEUED, max_length=16, index=True)
+    state: str = Field(default=CardState.QUEUED, max_length=16, index=True)
     message_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
     queued_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
@@ -164,7 +165,7 @@ class Event(SQLModel, table=True):
     """An append-only record of a state change: what happened, to which card, by whom."""
 
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversation.id", ondelete="CASCADE", index=True)
+    card_id: int = Field(foreign_key="card.id", ondelete="CASCADE", index=True)
     kind: str = Field(max_length=32)
     actor: str = Field(max_length=32)
     at: datetime = Field(sa_type=UTCDateTime(), nullable=False)

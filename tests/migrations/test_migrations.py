@@ -31,4 +31,4 @@ def test_downgrade_to_base_and_back_leaves_the_same_tables(bare_engine: Engine) 
     migrate.upgrade(bare_engine)
 
     assert set(inspect(bare_engine).get_table_names()) == tables
-    assert {"watch", "sourcecursor", "author", "mention", "conversation", "event"} <= tables
+    assert {"watch", "sourcecursor", "author", "mention", "card", "event"} <= tables

@@ -9,15 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.services.conversations import load_card
+from bot.services.cards import load_card
 from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
 from bot.services.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
-from bot.store.models import ConversationState
+from bot.store.models import CardState
 from tests.conftest import Clock, make_settings
-from tests.factories import NOW, get_conversation, make_fetched, make_watch
+from tests.factories import NOW, get_card, make_fetched, make_watch
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 
 CHANNEL = "C0SUPPORT"
@@ -63,8 +63,8 @@ def test_unreachable_slack_leaves_cards_queued_with_the_reason(sqlite_engine: En
     report = poster.post_pending()
 
     assert report.posted == []
-    row = get_conversation(sqlite_engine, cid)
-    assert row.state == ConversationState.QUEUED
+    row = get_card(sqlite_engine, cid)
+    assert row.state == CardState.QUEUED
     assert row.last_post_error is not None and row.last_post_error.startswith("connection")
     assert row.post_attempts == 1
 
@@ -115,8 +115,8 @@ def test_a_card_slack_keeps_refusing_stops_after_the_attempt_limit(sqlite_engine
             poster.post_pending()
 
         assert len(fake.calls_to("chat.postMessage")) == MAX_POST_ATTEMPTS
-    row = get_conversation(sqlite_engine, cid)
-    assert (row.state, row.last_post_error) == (ConversationState.QUEUED, "not_in_channel")
+    row = get_card(sqlite_engine, cid)
+    assert (row.state, row.last_post_error) == (CardState.QUEUED, "not_in_channel")
 
 
 def test_two_workers_draining_one_outbox_post_each_card_once(engine: Engine) -> None:
@@ -168,8 +168,8 @@ def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
         assert survivor.post_pending().posted == [cid]
 
         assert len(fake.messages(CHANNEL)) == 1
-    row = get_conversation(sqlite_engine, cid)
-    assert (row.state, row.message_ts) == (ConversationState.POSTED, posted_ts)
+    row = get_card(sqlite_engine, cid)
+    assert (row.state, row.message_ts) == (CardState.POSTED, posted_ts)
 
 
 def test_when_history_cannot_be_read_the_card_is_posted_again_rather_than_lost(

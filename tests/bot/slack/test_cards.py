@@ -23,7 +23,7 @@ from bot.slack.cards import (
     build_thread_note,
     render_card_text,
 )
-from bot.store.models import Author, Conversation, ConversationState, EventKind, Mention
+from bot.store.models import Author, Card, CardState, EventKind, Mention
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(hours=2)
@@ -83,30 +83,30 @@ def make_author(**overrides: Any) -> Author:
     return Author(**fields)
 
 
-def make_conversation(**overrides: Any) -> Conversation:
+def make_card_row(**overrides: Any) -> Card:
     fields: dict[str, Any] = {
         "id": 7,
         "mention_id": 11,
         "channel_id": "C0CARDS",
-        "state": ConversationState.POSTED,
+        "state": CardState.POSTED,
         "queued_at": NOW - timedelta(minutes=70),
         "posted_at": NOW - timedelta(minutes=65),
         "version": 3,
     }
     fields.update(overrides)
-    return Conversation(**fields)
+    return Card(**fields)
 
 
 def make_card(
     *,
     mention: Mention | None = None,
     author: Author | None = None,
-    conversation: Conversation | None = None,
+    card_row: Card | None = None,
 ) -> Message:
     return build_mention_card(
         mention or make_mention(),
         author or make_author(),
-        conversation or make_conversation(),
+        card_row or make_card_row(),
     )
 
 
@@ -403,7 +403,7 @@ def test_sentiment_is_shown_with_its_polarity(
 
 
 def test_missing_author_is_shown_as_unknown() -> None:
-    card = build_mention_card(make_mention(), None, make_conversation())
+    card = build_mention_card(make_mention(), None, make_card_row())
 
     assert block_text(card, "meta").startswith("*Hacker News* · by unknown author · 😟")
     assert card.text.startswith("Hacker News mention, negative: ")
@@ -439,7 +439,7 @@ def test_fallback_text_is_escaped_one_line_and_short() -> None:
     ("state", "buttons"),
     [
         (
-            ConversationState.QUEUED,
+            CardState.QUEUED,
             [
                 ("Claim", ids.CLAIM, "primary"),
                 ("Resolve", ids.RESOLVE, None),
@@ -447,7 +447,7 @@ def test_fallback_text_is_escaped_one_line_and_short() -> None:
             ],
         ),
         (
-            ConversationState.POSTED,
+            CardState.POSTED,
             [
                 ("Claim", ids.CLAIM, "primary"),
                 ("Resolve", ids.RESOLVE, None),
@@ -455,25 +455,25 @@ def test_fallback_text_is_escaped_one_line_and_short() -> None:
             ],
         ),
         (
-            ConversationState.CLAIMED,
+            CardState.CLAIMED,
             [("Resolve", ids.RESOLVE, "primary"), ("Dismiss", ids.DISMISS, None)],
         ),
-        (ConversationState.RESOLVED, [("Reopen", ids.REOPEN, None)]),
-        (ConversationState.DISMISSED, [("Reopen", ids.REOPEN, None)]),
+        (CardState.RESOLVED, [("Reopen", ids.REOPEN, None)]),
+        (CardState.DISMISSED, [("Reopen", ids.REOPEN, None)]),
     ],
 )
 def test_each_state_shows_its_buttons(
-    state: ConversationState, buttons: list[tuple[str, str, str | None]]
+    state: CardState, buttons: list[tuple[str, str, str | None]]
 ) -> None:
-    card = make_card(conversation=make_conversation(state=state, claimed_by=CLAIMER))
+    card = make_card(card_row=make_card_row(state=state, claimed_by=CLAIMER))
 
     elements = block(card, "actions")["elements"]
     assert [(e["text"]["text"], e["action_id"], e.get("style")) for e in elements] == buttons
 
 
-@pytest.mark.parametrize("state", list(ConversationState))
-def test_buttons_carry_only_the_conversation_id(state: ConversationState) -> None:
-    card = make_card(conversation=make_conversation(id=4242, state=state))
+@pytest.mark.parametrize("state", list(CardState))
+def test_buttons_carry_only_the_card_id(state: CardState) -> None:
+    card = make_card(card_row=make_card_row(id=4242, state=state))
 
     for button in block(card, "actions")["elements"]:
         assert button["value"] == "4242"
@@ -482,9 +482,9 @@ def test_buttons_carry_only_the_conversation_id(state: ConversationState) -> Non
         )
 
 
-def test_block_ids_carry_conversation_and_version_and_change_on_update() -> None:
-    first = make_card(conversation=make_conversation(id=9, version=1))
-    second = make_card(conversation=make_conversation(id=9, version=2))
+def test_block_ids_carry_card_and_version_and_change_on_update() -> None:
+    first = make_card(card_row=make_card_row(id=9, version=1))
+    second = make_card(card_row=make_card_row(id=9, version=2))
 
     first_ids = [b["block_id"] for b in blocks_of(first)]
     second_ids = [b["block_id"] for b in blocks_of(second)]
@@ -493,52 +493,48 @@ def test_block_ids_carry_conversation_and_version_and_change_on_update() -> None
     assert "card-9-v1-actions" in first_ids
     assert not set(first_ids) & set(second_ids)
     assert first_ids == [
-        b["block_id"] for b in blocks_of(make_card(conversation=make_conversation(id=9, version=1)))
+        b["block_id"] for b in blocks_of(make_card(card_row=make_card_row(id=9, version=1)))
     ]
 
 
-@pytest.mark.parametrize("state", [ConversationState.QUEUED, ConversationState.POSTED])
+@pytest.mark.parametrize("state", [CardState.QUEUED, CardState.POSTED])
 def test_unclaimed_card_says_so_without_an_age_that_would_go_stale(
-    state: ConversationState,
+    state: CardState,
 ) -> None:
-    conversation = make_conversation(state=state, posted_at=NOW - timedelta(minutes=7))
+    card_row = make_card_row(state=state, posted_at=NOW - timedelta(minutes=7))
 
-    assert block_text(make_card(conversation=conversation), "state") == "⏳ Unclaimed"
+    assert block_text(make_card(card_row=card_row), "state") == "⏳ Unclaimed"
 
 
 def test_claimed_card_names_the_claimer_and_how_soon_after_posting() -> None:
-    conversation = make_conversation(
-        state=ConversationState.CLAIMED,
+    card_row = make_card_row(
+        state=CardState.CLAIMED,
         claimed_by=CLAIMER,
         claimed_at=NOW - timedelta(minutes=53),
     )
-    card = make_card(conversation=conversation)
+    card = make_card(card_row=card_row)
 
     assert block_text(card, "state") == (f"🙋 Claimed by <@{CLAIMER}> 12 min after it was posted")
     assert_outside_text_is_inert(card, users={CLAIMER}, link_targets={POST_URL, AUTHOR_URL})
 
 
 def test_resolved_card_names_the_resolver_and_how_long_it_took() -> None:
-    conversation = make_conversation(
-        state=ConversationState.RESOLVED,
+    card_row = make_card_row(
+        state=CardState.RESOLVED,
         claimed_by=CLAIMER,
         closed_by=CLOSER,
         closed_at=NOW - timedelta(minutes=5),
     )
 
-    assert block_text(make_card(conversation=conversation), "state") == (
+    assert block_text(make_card(card_row=card_row), "state") == (
         f"✅ Resolved by <@{CLOSER}> · 1 h after it was posted"
     )
 
 
 def test_dismissed_card_names_who_dismissed_it() -> None:
-    conversation = make_conversation(
-        state=ConversationState.DISMISSED, closed_by=CLOSER, closed_at=NOW
-    )
+    card_row = make_card_row(state=CardState.DISMISSED, closed_by=CLOSER, closed_at=NOW)
 
-    assert block_text(make_card(conversation=conversation), "state") == (
-        f"🚫 Dismissed by <@{CLOSER}>"
-    )
+    assert block_text(make_card(card_row=card_row), "state") == (f"🚫 Dismissed by <@{CLOSER}>")
 
 
 @pytest.mark.parametrize(
@@ -555,31 +551,31 @@ def test_dismissed_card_names_who_dismissed_it() -> None:
 def test_claimer_not_shaped_like_a_slack_user_id_is_shown_as_escaped_text(
     claimed_by: str | None, shown: str
 ) -> None:
-    conversation = make_conversation(state=ConversationState.CLAIMED, claimed_by=claimed_by)
-    card = make_card(conversation=conversation)
+    card_row = make_card_row(state=CardState.CLAIMED, claimed_by=claimed_by)
+    card = make_card(card_row=card_row)
 
     assert block_text(card, "state") == f"🙋 Claimed by {shown}"
     assert_outside_text_is_inert(card, link_targets={POST_URL, AUTHOR_URL})
 
 
-def test_card_for_an_unsaved_conversation_is_refused() -> None:
-    with pytest.raises(ValueError, match="conversation"):
-        make_card(conversation=make_conversation(id=None))
+def test_card_for_an_unsaved_card_row_is_refused() -> None:
+    with pytest.raises(ValueError, match="stored"):
+        make_card(card_row=make_card_row(id=None))
 
 
 def test_card_for_an_unknown_state_is_refused() -> None:
     with pytest.raises(ValueError, match="archived"):
-        make_card(conversation=make_conversation(state="archived"))
+        make_card(card_row=make_card_row(state="archived"))
 
 
-@pytest.mark.parametrize("state", list(ConversationState))
+@pytest.mark.parametrize("state", list(CardState))
 def test_every_state_survives_slack_sdk_validation_and_a_round_trip(
-    state: ConversationState,
+    state: CardState,
 ) -> None:
-    conversation = make_conversation(
+    card_row = make_card_row(
         state=state, claimed_by=CLAIMER, claimed_at=NOW, closed_by=CLOSER, closed_at=NOW
     )
-    card = make_card(mention=make_mention(title="A title"), conversation=conversation)
+    card = make_card(mention=make_mention(title="A title"), card_row=card_row)
 
     payload = card.to_slack()  # to_dict() runs slack_sdk's validators
     reparsed = [Block.parse(b) for b in payload["blocks"]]
@@ -648,8 +644,8 @@ def test_render_card_text_shows_the_card_as_readable_lines() -> None:
 
 
 def test_render_card_text_shows_users_and_entities_readably() -> None:
-    conversation = make_conversation(state=ConversationState.CLAIMED, claimed_by=CLAIMER)
-    card = make_card(conversation=conversation, mention=make_mention(text="&amp; stays &amp;"))
+    card_row = make_card_row(state=CardState.CLAIMED, claimed_by=CLAIMER)
+    card = make_card(card_row=card_row, mention=make_mention(text="&amp; stays &amp;"))
 
     lines = render_card_text(card).splitlines()
     assert f"🙋 Claimed by @{CLAIMER}" in lines
@@ -706,7 +702,7 @@ USER_IDS = st.one_of(st.sampled_from([CLAIMER, CLOSER, "W0ENTERPRISE"]), st.none
     polarity=st.one_of(st.none(), st.floats()),
     priority=st.one_of(st.none(), st.integers()),
     score=st.one_of(st.none(), st.integers()),
-    state=st.sampled_from(list(ConversationState)),
+    state=st.sampled_from(list(CardState)),
     claimed_by=USER_IDS,
     closed_by=USER_IDS,
 )
@@ -723,7 +719,7 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
     polarity: float | None,
     priority: int | None,
     score: int | None,
-    state: ConversationState,
+    state: CardState,
     claimed_by: str | None,
     closed_by: str | None,
 ) -> None:
@@ -741,7 +737,7 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
         if has_author
         else None
     )
-    conversation = make_conversation(
+    card_row = make_card_row(
         state=state,
         claimed_by=claimed_by,
         claimed_at=NOW,
@@ -749,7 +745,7 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
         closed_at=NOW,
     )
 
-    card = build_mention_card(mention, author, conversation)
+    card = build_mention_card(mention, author, card_row)
 
     assert_within_limits(card)
     users = {u for u in (claimed_by, closed_by) if u and SLACK_USER.fullmatch(u)}

@@ -8,17 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.services.conversations import (
+from bot.services.cards import (
     AlreadyClaimed,
     CardAction,
     NotAllowed,
     apply_card_action,
-    claim_conversation,
+    claim_card,
     events_for,
 )
 from bot.store.db import session_scope
-from bot.store.models import ConversationState
-from tests.factories import CHANNEL, NOW, get_conversation, make_posted_card
+from bot.store.models import CardState
+from tests.factories import CHANNEL, NOW, get_card, make_posted_card
 
 CLAIMERS = 20
 
@@ -40,7 +40,7 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(engine: Engine) -> N
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                claim_conversation(cid, user, session=session, now=NOW)
+                claim_card(cid, user, session=session, now=NOW)
             winners.append(user)
         except AlreadyClaimed as exc:
             losers.append(exc.by)
@@ -53,8 +53,8 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(engine: Engine) -> N
 
     assert len(winners) == 1
     assert losers == [winners[0]] * (CLAIMERS - 1)  # every loser is told who has it
-    row = get_conversation(engine, cid)
-    assert (row.state, row.claimed_by) == (ConversationState.CLAIMED, winners[0])
+    row = get_card(engine, cid)
+    assert (row.state, row.claimed_by) == (CardState.CLAIMED, winners[0])
     with session_scope(engine) as session:
         claims = [e for e in events_for(cid, session=session) if e.kind == "claimed"]
     assert [e.actor for e in claims] == winners
@@ -76,13 +76,13 @@ def test_resolve_then_reopen_returns_the_card_unclaimed_with_every_step_logged(
     cid = make_posted_card(engine)
     act(engine, cid, "claim", "UALICE")
     act(engine, cid, "resolve", "UALICE")
-    resolved = get_conversation(engine, cid)
-    assert (resolved.state, resolved.closed_by) == (ConversationState.RESOLVED, "UALICE")
+    resolved = get_card(engine, cid)
+    assert (resolved.state, resolved.closed_by) == (CardState.RESOLVED, "UALICE")
 
     act(engine, cid, "reopen", "UBOB")
 
-    reopened = get_conversation(engine, cid)
-    assert reopened.state == ConversationState.POSTED
+    reopened = get_card(engine, cid)
+    assert reopened.state == CardState.POSTED
     assert reopened.claimed_by is None and reopened.closed_by is None
     with session_scope(engine) as session:
         log = [(e.kind, e.actor) for e in events_for(cid, session=session)]
@@ -102,7 +102,7 @@ def test_a_closed_card_cannot_be_claimed_or_closed_again(engine: Engine) -> None
         act(engine, cid, "claim", "UBOB")
     with pytest.raises(NotAllowed):
         act(engine, cid, "resolve", "UBOB")
-    assert get_conversation(engine, cid).state == ConversationState.DISMISSED
+    assert get_card(engine, cid).state == CardState.DISMISSED
 
 
 def test_a_button_pressed_in_another_channel_changes_nothing(engine: Engine) -> None:
@@ -111,7 +111,7 @@ def test_a_button_pressed_in_another_channel_changes_nothing(engine: Engine) -> 
     with pytest.raises(NotAllowed):
         act(engine, cid, "claim", "UMALLORY", channel="C0ELSEWHERE")
 
-    assert get_conversation(engine, cid).state == ConversationState.POSTED
+    assert get_card(engine, cid).state == CardState.POSTED
 
 
 def test_timestamps_come_back_as_utc_on_every_database(engine: Engine) -> None:
@@ -126,6 +126,6 @@ def test_timestamps_come_back_as_utc_on_every_database(engine: Engine) -> None:
             now=NOW + timedelta(minutes=7),
         )
 
-    row = get_conversation(engine, cid)
+    row = get_card(engine, cid)
     assert row.claimed_at == NOW + timedelta(minutes=7)
     assert row.claimed_at is not None and row.claimed_at.utcoffset() == timedelta(0)

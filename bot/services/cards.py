@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.chat import ChatBackend, ChatError
 from bot.store.db import session_scope
-from bot.store.models import Author, Conversation, ConversationState, Event, EventKind, Mention
+from bot.store.models import Author, Card, CardState, Event, EventKind, Mention
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,19 @@ _ACTION_EVENTS = {
     CardAction.DISMISS: EventKind.DISMISSED,
     CardAction.REOPEN: EventKind.REOPENED,
 }
-OPEN_STATES = (ConversationState.POSTED, ConversationState.CLAIMED)
-CLOSED_STATES = (ConversationState.RESOLVED, ConversationState.DISMISSED)
+OPEN_STATES = (CardState.POSTED, CardState.CLAIMED)
+CLOSED_STATES = (CardState.RESOLVED, CardState.DISMISSED)
 
 
-class ConversationError(Exception):
+class CardError(Exception):
     """A state change that can't happen; the message is fit to show the user."""
 
 
-class ConversationNotFound(ConversationError):
+class CardNotFound(CardError):
     """No card with that id."""
 
 
-class AlreadyClaimed(ConversationError):
+class AlreadyClaimed(CardError):
     """Someone else holds the card."""
 
     def __init__(self, *, by: str) -> None:
@@ -61,7 +61,7 @@ class AlreadyClaimed(ConversationError):
         self.by = by
 
 
-class NotAllowed(ConversationError):
+class NotAllowed(CardError):
     """The card is not in a state that allows this change."""
 
 
@@ -69,24 +69,24 @@ class NotAllowed(ConversationError):
 class CardView:
     """Everything a card shows, read back from the database."""
 
-    conversation: Conversation
+    card: Card
     mention: Mention
     author: Author | None
 
 
-def load_card(conversation_id: int, *, session: Session) -> CardView:
-    """Read a card's conversation, mention and author."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise ConversationNotFound(f"no card {conversation_id}")
-    mention = session.get(Mention, conversation.mention_id)
+def load_card(card_id: int, *, session: Session) -> CardView:
+    """Read a card's card, mention and author."""
+    card = session.get(Card, card_id)
+    if card is None:
+        raise CardNotFound(f"no card {card_id}")
+    mention = session.get(Mention, card.mention_id)
     assert mention is not None  # the foreign key guarantees it
     author = session.get(Author, mention.author_id) if mention.author_id is not None else None
-    return CardView(conversation, mention, author)
+    return CardView(card, mention, author)
 
 
 def record_event(
-    conversation_id: int,
+    card_id: int,
     kind: EventKind,
     actor: str,
     *,
@@ -95,15 +95,13 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry to the audit log."""
-    session.add(
-        Event(conversation_id=conversation_id, kind=kind, actor=actor, at=now, detail=detail or {})
-    )
+    session.add(Event(card_id=card_id, kind=kind, actor=actor, at=now, detail=detail or {}))
 
 
 def _transition(
-    conversation_id: int,
+    card_id: int,
     *,
-    allowed_from: tuple[ConversationState, ...],
+    allowed_from: tuple[CardState, ...],
     values: dict[str, Any],
     kind: EventKind,
     actor: str,
@@ -112,50 +110,48 @@ def _transition(
 ) -> bool:
     """Move the card if it is in one of `allowed_from`; return whether this call moved it."""
     result = session.execute(
-        update(Conversation)
-        .where(col(Conversation.id) == conversation_id)
-        .where(col(Conversation.state).in_([s.value for s in allowed_from]))
-        .values(**values, version=col(Conversation.version) + 1)
+        update(Card)
+        .where(col(Card.id) == card_id)
+        .where(col(Card.state).in_([s.value for s in allowed_from]))
+        .values(**values, version=col(Card.version) + 1)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    record_event(conversation_id, kind, actor, session=session, now=now)
+    record_event(card_id, kind, actor, session=session, now=now)
     return True
 
 
-def _reload(conversation_id: int, *, session: Session) -> CardView:
+def _reload(card_id: int, *, session: Session) -> CardView:
     session.expire_all()
-    return load_card(conversation_id, session=session)
+    return load_card(card_id, session=session)
 
 
-def claim_conversation(
-    conversation_id: int, user_id: str, *, session: Session, now: datetime
-) -> CardView:
+def claim_card(card_id: int, user_id: str, *, session: Session, now: datetime) -> CardView:
     """Give the card to `user_id`; exactly one of several simultaneous claims wins."""
     moved = _transition(
-        conversation_id,
-        allowed_from=(ConversationState.POSTED,),
-        values={"state": ConversationState.CLAIMED, "claimed_by": user_id, "claimed_at": now},
+        card_id,
+        allowed_from=(CardState.POSTED,),
+        values={"state": CardState.CLAIMED, "claimed_by": user_id, "claimed_at": now},
         kind=EventKind.CLAIMED,
         actor=user_id,
         session=session,
         now=now,
     )
-    view = _reload(conversation_id, session=session)
+    view = _reload(card_id, session=session)
     if moved:
         return view
-    current = view.conversation
-    if current.state == ConversationState.CLAIMED and current.claimed_by is not None:
+    current = view.card
+    if current.state == CardState.CLAIMED and current.claimed_by is not None:
         if current.claimed_by == user_id:
             raise NotAllowed("You have already claimed this mention.")
         raise AlreadyClaimed(by=current.claimed_by)
     raise NotAllowed(f"This mention is {current.state}; it can't be claimed now.")
 
 
-def close_conversation(
-    conversation_id: int,
+def close_card(
+    card_id: int,
     user_id: str,
-    state: ConversationState,
+    state: CardState,
     *,
     session: Session,
     now: datetime,
@@ -164,7 +160,7 @@ def close_conversation(
     if state not in CLOSED_STATES:
         raise ValueError(f"{state} is not a closing state")
     moved = _transition(
-        conversation_id,
+        card_id,
         allowed_from=OPEN_STATES,
         values={"state": state, "closed_by": user_id, "closed_at": now},
         kind=EventKind(state.value),
@@ -172,21 +168,19 @@ def close_conversation(
         session=session,
         now=now,
     )
-    view = _reload(conversation_id, session=session)
+    view = _reload(card_id, session=session)
     if not moved:
-        raise NotAllowed(f"This mention is already {view.conversation.state}.")
+        raise NotAllowed(f"This mention is already {view.card.state}.")
     return view
 
 
-def reopen_conversation(
-    conversation_id: int, user_id: str, *, session: Session, now: datetime
-) -> CardView:
+def reopen_card(card_id: int, user_id: str, *, session: Session, now: datetime) -> CardView:
     """Put a resolved or dismissed card back in the queue, unclaimed."""
     moved = _transition(
-        conversation_id,
+        card_id,
         allowed_from=CLOSED_STATES,
         values={
-            "state": ConversationState.POSTED,
+            "state": CardState.POSTED,
             "claimed_by": None,
             "claimed_at": None,
             "closed_by": None,
@@ -197,30 +191,26 @@ def reopen_conversation(
         session=session,
         now=now,
     )
-    view = _reload(conversation_id, session=session)
+    view = _reload(card_id, session=session)
     if not moved:
-        raise NotAllowed(f"This mention is {view.conversation.state}; only closed ones reopen.")
+        raise NotAllowed(f"This mention is {view.card.state}; only closed ones reopen.")
     return view
 
 
 def count_open_cards(*, session: Session) -> int:
     """How many posted cards nobody has claimed yet."""
-    stmt = (
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.state == ConversationState.POSTED)
-    )
+    stmt = select(func.count()).select_from(Card).where(Card.state == CardState.POSTED)
     return int(session.exec(stmt).one())
 
 
-def events_for(conversation_id: int, *, session: Session) -> list[Event]:
+def events_for(card_id: int, *, session: Session) -> list[Event]:
     """The card's audit log, oldest first."""
-    stmt = select(Event).where(Event.conversation_id == conversation_id).order_by(col(Event.id))
+    stmt = select(Event).where(Event.card_id == card_id).order_by(col(Event.id))
     return list(session.exec(stmt))
 
 
 def apply_card_action(
-    conversation_id: int,
+    card_id: int,
     action: CardAction,
     user_id: str,
     *,
@@ -229,17 +219,15 @@ def apply_card_action(
     now: datetime,
 ) -> CardView:
     """Apply a button press to a card, checking the press came from the card's own channel."""
-    view = load_card(conversation_id, session=session)
-    if view.conversation.channel_id != channel_id:
+    view = load_card(card_id, session=session)
+    if view.card.channel_id != channel_id:
         raise NotAllowed("That card belongs to another channel.")
     if action is CardAction.CLAIM:
-        return claim_conversation(conversation_id, user_id, session=session, now=now)
+        return claim_card(card_id, user_id, session=session, now=now)
     if action is CardAction.REOPEN:
-        return reopen_conversation(conversation_id, user_id, session=session, now=now)
-    closing = (
-        ConversationState.RESOLVED if action is CardAction.RESOLVE else ConversationState.DISMISSED
-    )
-    return close_conversation(conversation_id, user_id, closing, session=session, now=now)
+        return reopen_card(card_id, user_id, session=session, now=now)
+    closing = CardState.RESOLVED if action is CardAction.RESOLVE else CardState.DISMISSED
+    return close_card(card_id, user_id, closing, session=session, now=now)
 
 
 def sync_card(
@@ -250,7 +238,7 @@ def sync_card(
     Returns whether Slack took it (`raise_errors` raises the ChatError instead). Every card
     update goes through here: buttons, the console and the poster's repair pass alike.
     """
-    card = view.conversation
+    card = view.card
     assert card.id is not None
     try:
         chat.update_card(view)
@@ -258,8 +246,8 @@ def sync_card(
         log.warning("card %d was not updated in Slack (%s); it will be re-sent", card.id, exc.code)
         with session_scope(engine) as session:
             session.execute(
-                update(Conversation)
-                .where(col(Conversation.id) == card.id)
+                update(Card)
+                .where(col(Card.id) == card.id)
                 .values(last_post_error=exc.code[:ERROR_MAX_CHARS])
             )
         if raise_errors:
@@ -267,9 +255,9 @@ def sync_card(
         return False
     with session_scope(engine) as session:
         session.execute(
-            update(Conversation)
-            .where(col(Conversation.id) == card.id)
-            .where(col(Conversation.synced_version) < card.version)
+            update(Card)
+            .where(col(Card.id) == card.id)
+            .where(col(Card.synced_version) < card.version)
             .values(synced_version=card.version, last_post_error=None)
         )
     return True
@@ -277,7 +265,7 @@ def sync_card(
 
 def act_on_card(
     chat: ChatBackend,
-    conversation_id: int,
+    card_id: int,
     action: CardAction,
     user_id: str,
     *,
@@ -288,23 +276,23 @@ def act_on_card(
     """Apply a person's action, update the card in Slack and note the change in its thread."""
     with session_scope(engine) as session:
         view = apply_card_action(
-            conversation_id, action, user_id, channel_id=channel_id, session=session, now=now
+            card_id, action, user_id, channel_id=channel_id, session=session, now=now
         )
     sync_card(chat, view, engine=engine)
     try:
         chat.post_note(view, action.event, user_id)
     except ChatError as exc:  # the card is what counts, and the poster re-sends it
-        log.warning("no thread note for card %d: %s", conversation_id, exc.code)
+        log.warning("no thread note for card %d: %s", card_id, exc.code)
     return view
 
 
 def stale_cards(*, session: Session, limit: int) -> list[int]:
     """Posted cards whose last change Slack has not been shown yet, oldest change first."""
     stmt = (
-        select(Conversation.id)
-        .where(col(Conversation.message_ts).is_not(None))
-        .where(col(Conversation.synced_version) < col(Conversation.version))
-        .order_by(col(Conversation.id))
+        select(Card.id)
+        .where(col(Card.message_ts).is_not(None))
+        .where(col(Card.synced_version) < col(Card.version))
+        .order_by(col(Card.id))
         .limit(limit)
     )
     return [cid for cid in session.exec(stmt) if cid is not None]
