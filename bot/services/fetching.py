@@ -19,8 +19,9 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.services.authors import author_needs_metrics, find_author
 from bot.services.deps import Deps
-from bot.services.pipeline import author_needs_metrics, find_author, ingest_mentions
+from bot.services.pipeline import ingest_mentions
 from bot.services.query import Query, parse_query
 from bot.services.watches import list_watches
 from bot.sources.base import (
@@ -124,9 +125,7 @@ def _fetch_network(
             for m in fetched.mentions
             if m.author.handle
             and m.author.handle not in fetched.authors
-            and author_needs_metrics(
-                find_author(m.network, m.author.handle, session=session), now=now
-            )
+            and author_needs_metrics(find_author(m.network, m.author, session=session), now=now)
         }
     for handle in sorted(wanted):
         try:

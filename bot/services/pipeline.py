@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.services.authors import merge_authors, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
@@ -17,8 +17,6 @@ from scoring import influence, priority, sentiment
 
 log = logging.getLogger(__name__)
 
-# How long an author's metrics are trusted before the network is asked again.
-AUTHOR_METRICS_TTL = timedelta(hours=24)
 TEXT_MAX_CHARS = 40_000
 
 
@@ -30,74 +28,6 @@ def known_external_ids(network: str, external_ids: list[str], *, session: Sessio
         Mention.network == network, col(Mention.external_id).in_(external_ids)
     )
     return set(session.exec(stmt))
-
-
-def find_author(network: str, handle: str, *, session: Session) -> Author | None:
-    """The stored author with this handle on this network, if any."""
-    stmt = select(Author).where(Author.network == network, Author.external_id == handle)
-    return session.exec(stmt).first()
-
-
-def author_needs_metrics(author: Author | None, *, now: datetime) -> bool:
-    """True when the author's metrics are missing or older than AUTHOR_METRICS_TTL."""
-    if author is None or author.metrics_fetched_at is None:
-        return True
-    return now - author.metrics_fetched_at > AUTHOR_METRICS_TTL
-
-
-def upsert_author(
-    network: str,
-    fetched: FetchedAuthor,
-    *,
-    session: Session,
-    now: datetime,
-    metrics_fresh: bool,
-) -> Author:
-    """Store or refresh an author and rescore their reach from what we know."""
-    author = find_author(network, fetched.handle, session=session)
-    if author is None:
-        try:
-            with session.begin_nested():  # a concurrent fetch may add the same author first
-                author = Author(network=network, external_id=fetched.handle, handle=fetched.handle)
-                session.add(author)
-                session.flush()
-        except IntegrityError:
-            author = find_author(network, fetched.handle, session=session)
-            assert author is not None
-    apply_metrics(author, fetched, now=now, fresh=metrics_fresh)
-    session.add(author)
-    session.flush()
-    return author
-
-
-def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fresh: bool) -> None:
-    """Copy what the network told us onto the author and rescore their reach."""
-    for name in ("display_name", "url", "followers", "following", "posts", "karma", "verified"):
-        value = getattr(fetched, name)
-        if value is not None:
-            setattr(author, name, value)
-    if fetched.created_at is not None:
-        author.account_created_at = fetched.created_at
-    if fresh:
-        author.metrics_fetched_at = now
-    reach = influence.score(
-        influence.AuthorMetrics(
-            network=author.network,
-            followers=author.followers,
-            following=author.following,
-            posts=author.posts,
-            karma=author.karma,
-            account_created=author.account_created_at,
-            verified=author.verified,
-        ),
-        now=now,
-    )
-    author.score = reach.value
-    author.score_breakdown = {
-        "formula_version": reach.formula_version,
-        "confidence": reach.confidence,
-        "factors": [asdict(f) for f in reach.factors],
-    }
 
 
 def build_mention(item: FetchedMention, *, author: Author | None, now: datetime) -> Mention:
@@ -180,7 +110,7 @@ def _store_one(
     fresh = authors.get(item.author.handle)
     author = upsert_author(
         item.network,
-        fresh or item.author,
+        merge_authors(item.author, fresh),
         session=session,
         now=now,
         metrics_fresh=fresh is not None,

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.services.authors import apply_metrics, author_key
 from bot.services.cards import CardView
 from bot.services.fetching import answers, specs_for
-from bot.services.pipeline import apply_metrics, build_mention
+from bot.services.pipeline import build_mention
 from bot.services.query import QueryError, parse_query
 from bot.services.watches import WatchError, check_options
 from bot.sources.base import FetchedMention, Source, SourceError
@@ -75,7 +76,9 @@ def _card(source: Source, item: FetchedMention, number: int, *, now: datetime) -
     # Without the lookup the card still shows, with what the search said about the author.
     with contextlib.suppress(SourceError):
         metrics = source.fetch_author(item.author.handle) or item.author
-    author = Author(network=item.network, external_id=item.author.handle, handle=item.author.handle)
+    author = Author(
+        network=item.network, external_id=author_key(item.author), handle=item.author.handle
+    )
     apply_metrics(author, metrics, now=now, fresh=True)
     mention = build_mention(item, author=author, now=now)
     card = Card(

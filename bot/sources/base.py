@@ -25,6 +25,9 @@ class FetchedAuthor:
     """An author as a network describes them; every metric is optional."""
 
     handle: str
+    # The network's stable account id where it has one (X user id, Bluesky DID, Mastodon
+    # account URI, Reddit t2_ fullname): a renamed account keeps it, so it keys the author.
+    account_id: str | None = None
     display_name: str | None = None
     url: str | None = None
     followers: int | None = None

@@ -438,7 +438,9 @@ def _mention_from(post: object) -> FetchedMention | None:
     author_view = _obj(post.get("author"))
     if opt_str(author_view.get("did")) is None:
         author_view = {**author_view, "did": did}
-    author = _author_from(author_view) or FetchedAuthor(handle=did, url=PROFILE_URL.format(did))
+    author = _author_from(author_view) or FetchedAuthor(
+        handle=did, account_id=did, url=PROFILE_URL.format(did)
+    )
     langs = record.get("langs")
     lang = opt_str(langs[0]) if isinstance(langs, list) and langs else None
     reply = _obj(record.get("reply"))
@@ -474,6 +476,7 @@ def _author_from(view: dict[str, Any]) -> FetchedAuthor | None:
     status = opt_str(_obj(view.get("verification")).get("verifiedStatus"))
     return FetchedAuthor(
         handle=handle,
+        account_id=opt_str(view.get("did")),
         display_name=clean_text(opt_str(view.get("displayName")) or "") or None,
         url=PROFILE_URL.format(quote(handle, safe=":")),
         followers=opt_count(view.get("followersCount")),

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
-from bot.sources.fields import iso_time, opt_count, opt_str
+from bot.sources.fields import http_url, iso_time, opt_count, opt_str
 from bot.sources.http import RETRIES, HttpGetter, Page, load_json, load_json_object
 from bot.text import clean_text, html_to_text
 
@@ -427,6 +427,8 @@ def _author_from(account: dict[str, Any]) -> FetchedAuthor | None:
         return None
     return FetchedAuthor(
         handle=handle,
+        # The ActivityPub URI names the account on every server, whatever it is called now.
+        account_id=http_url(account.get("uri")),
         display_name=clean_text(opt_str(account.get("display_name")) or "") or None,
         url=url,
         followers=opt_count(account.get("followers_count")),

@@ -15,6 +15,7 @@ with a warning, so that a flood can't pin every fetch to the same pages forever.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from bot.sources.http import (
 from bot.sources.http import post as http_post
 from bot.text import clean_text
 
+# An account's fullname: "t2_" and its base-36 id.
+_ACCOUNT_FULLNAME = re.compile(r"^t2_[a-z0-9]{1,16}$")
 logger = logging.getLogger(__name__)
 
 NETWORK = "reddit"
@@ -400,7 +403,9 @@ def _mention_from(child: object) -> FetchedMention | None:
         url=url,
         text=text,
         created_at=created_at,
-        author=FetchedAuthor(handle=handle, url=_user_url(handle)),
+        author=FetchedAuthor(
+            handle=handle, account_id=_fullname(data.get("author_fullname")), url=_user_url(handle)
+        ),
         likes=opt_int(data.get("score")),
         reposts=opt_int(data.get("num_crossposts")),
         replies=opt_int(data.get("num_comments")),
@@ -425,8 +430,10 @@ def _author_from_about(body: dict[str, Any]) -> FetchedAuthor | None:
     profile = data.get("subreddit")
     profile = profile if isinstance(profile, dict) else {}
     verified = data.get("verified")
+    account_id = opt_str(data.get("id"))
     return FetchedAuthor(
         handle=handle,
+        account_id=_fullname(f"t2_{account_id}" if account_id else None),
         display_name=opt_str(profile.get("title")),
         url=_user_url(handle),
         # A user's followers are the subscribers of their profile subreddit.
@@ -435,6 +442,12 @@ def _author_from_about(body: dict[str, Any]) -> FetchedAuthor | None:
         created_at=epoch_time(data.get("created_utc")),
         verified=verified if isinstance(verified, bool) else None,
     )
+
+
+def _fullname(value: object) -> str | None:
+    """An account's `t2_…` fullname: the id Reddit keeps when the account is renamed."""
+    name = opt_str(value)
+    return name if name is not None and _ACCOUNT_FULLNAME.match(name) else None
 
 
 def _user_url(handle: str) -> str | None:

@@ -354,8 +354,10 @@ def _author_from(user: dict[str, Any]) -> FetchedAuthor | None:
         return None
     metrics = user.get("public_metrics")
     metrics = metrics if isinstance(metrics, dict) else {}
+    user_id = _opt_id(user.get("id"))
     return FetchedAuthor(
         handle=username,
+        account_id=str(user_id) if user_id is not None else None,
         display_name=opt_str(user.get("name")),
         url=f"{WEB_URL}/{quote(username, safe='')}",
         followers=opt_int(metrics.get("followers_count")),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -22,9 +24,36 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database at `engine` up to `revision`."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with _foreign_keys_deferred(engine) as conn, conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+@contextmanager
+def _foreign_keys_deferred(engine: Engine) -> Iterator[Connection]:
+    """A connection on which SQLite's table rebuilds don't cascade into other tables.
+
+    Alembic changes a SQLite table by copying it and dropping the original; with foreign
+    keys on, that DROP deletes every row that points at it (ON DELETE CASCADE). The pragma
+    only takes effect outside a transaction, so it is set before the migration's begins,
+    and the keys are checked once the migration is done.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            yield conn
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                conn.commit()
+                if broken:
+                    raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def check(engine: Engine) -> None:

@@ -84,7 +84,10 @@ class SourceCursor(SQLModel, table=True):
 
 
 class Author(SQLModel, table=True):
-    """Someone who wrote a mention, with their public metrics and last reach score."""
+    """An account that wrote a mention, with its public metrics and last reach score.
+
+    `external_id` is the network's stable account id where it has one, else the handle.
+    """
 
     __table_args__ = (UniqueConstraint("network", "external_id"),)
 
@@ -103,6 +106,16 @@ class Author(SQLModel, table=True):
     metrics_fetched_at: datetime | None = _ts()
     score: int | None = None
     score_breakdown: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class AuthorScore(SQLModel, table=True):
+    """One reach score an author had, from when; a new row each time the score changes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", ondelete="CASCADE", index=True)
+    at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    value: int
+    formula_version: str = Field(max_length=32)
 
 
 class Mention(SQLModel, table=True):
