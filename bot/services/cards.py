@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from bot.services.chat import ChatBackend, ChatError
+from bot.services.chat import CardView, ChatBackend, ChatError
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Event, EventKind, Mention
 
@@ -63,15 +62,6 @@ class AlreadyClaimed(CardError):
 
 class NotAllowed(CardError):
     """The card is not in a state that allows this change."""
-
-
-@dataclass(frozen=True, slots=True)
-class CardView:
-    """Everything a card shows, read back from the database."""
-
-    card: Card
-    mention: Mention
-    author: Author | None
 
 
 def load_card(card_id: int, *, session: Session) -> CardView:

@@ -6,11 +6,19 @@ hand them a card's data and the backend renders it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from bot.services.cards import CardView
-    from bot.store.models import EventKind
+from bot.store.models import Author, Card, EventKind, Mention
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """Everything a card shows, read back from the database."""
+
+    card: Card
+    mention: Mention
+    author: Author | None
 
 
 class ChatError(Exception):

@@ -264,13 +264,3 @@ def run_due_fetches(deps: Deps, *, max_workers: int = MAX_WORKERS) -> list[Fetch
         return [run(pair) for pair in due]
     with ThreadPoolExecutor(max_workers=min(max_workers, len(due))) as pool:
         return list(pool.map(run, due))
-
-
-def sources_health(*, session: Session) -> list[tuple[Watch, SourceCursor]]:
-    """Every watch × source cursor with its watch, for status displays."""
-    stmt = (
-        select(Watch, SourceCursor)
-        .join(SourceCursor, col(SourceCursor.watch_id) == Watch.id)
-        .order_by(col(Watch.id), col(SourceCursor.source))
-    )
-    return [(w, c) for w, c in session.exec(stmt)]

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from bot.services.fetching import sources_health
 from bot.sources.base import Source
+from bot.store.models import SourceCursor, Watch
 
 FAILING_AFTER_FAILURES = 3
 # A network with no new mention for this long is flagged: a brand rarely goes unmentioned.
@@ -40,6 +40,16 @@ def _ago(moment: datetime | None, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit} ago"
     return "just now"
+
+
+def sources_health(*, session: Session) -> list[tuple[Watch, SourceCursor]]:
+    """Every watch × source cursor with its watch, for status displays."""
+    stmt = (
+        select(Watch, SourceCursor)
+        .join(SourceCursor, col(SourceCursor.watch_id) == Watch.id)
+        .order_by(col(Watch.id), col(SourceCursor.source))
+    )
+    return [(w, c) for w, c in session.exec(stmt)]
 
 
 def describe_health(

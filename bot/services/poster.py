@@ -12,13 +12,12 @@ from sqlmodel import Session, col, select
 
 from bot.services.cards import (
     SYSTEM_ACTOR,
-    CardView,
     load_card,
     record_event,
     stale_cards,
     sync_card,
 )
-from bot.services.chat import ChatError, ChatRateLimited
+from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.services.deps import Deps
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, EventKind, Mention

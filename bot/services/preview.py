@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.services.authors import apply_metrics, author_key
-from bot.services.cards import CardView
+from bot.services.chat import CardView
 from bot.services.fetching import answers, specs_for
 from bot.services.pipeline import build_mention
 from bot.services.query import QueryError, parse_query

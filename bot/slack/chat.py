@@ -8,8 +8,7 @@ from typing import Any, TextIO
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services.cards import CardView
-from bot.services.chat import ChatError, ChatRateLimited
+from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
 from bot.store.models import EventKind
 
