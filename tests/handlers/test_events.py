@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
 from bot.services.cards import claim_card
-from bot.services.deps import Deps
 from bot.services.fetching import ensure_cursor
 from bot.store.db import session_scope
 from bot.store.models import Watch
@@ -52,13 +52,7 @@ def test_opening_home_publishes_the_waiting_count_and_watches_to_that_user(
 def test_home_warns_about_a_network_that_keeps_failing(slack: Workspace) -> None:
     watch = make_watch(slack.deps.engine)
     fail_fetches(slack.deps.engine, watch, times=3)
-    deps = Deps(
-        slack.deps.settings,
-        slack.deps.engine,
-        slack.deps.chat,
-        {"hackernews": ScriptedSource()},
-        clock=slack.deps.clock,
-    )
+    deps = replace(slack.deps, sources={"hackernews": ScriptedSource()})
 
     handle_app_home_opened(home_opened("UALICE"), slack.client, deps)
 
