@@ -58,14 +58,34 @@ def test_every_mention_is_complete_and_normalised(case: ContractCase) -> None:
     assert len({m.external_id for m in result.mentions}) == len(result.mentions)
 
 
-def test_the_cursor_survives_a_round_trip_through_json(case: ContractCase) -> None:
-    first = run(case, case.handler)
-    stored = json.loads(json.dumps(first.cursor))
+def recording(case: ContractCase, searches: list[tuple[str, bytes]]) -> Handler:
+    """The case's handler, noting each search request (URL and body) it answers."""
 
-    second = run(case, case.handler, stored)
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == case.search_path:
+            searches.append((str(request.url), request.content))
+        return case.handler(request)
 
-    assert isinstance(second.mentions, list)
-    json.dumps(second.cursor)
+    return handler
+
+
+def test_a_cursor_stored_as_json_resumes_where_the_first_fetch_stopped(
+    case: ContractCase,
+) -> None:
+    first_searches: list[tuple[str, bytes]] = []
+    second_searches: list[tuple[str, bytes]] = []
+    first = run(case, recording(case, first_searches))
+    stored = json.loads(json.dumps(first.cursor))  # what the database gives back
+
+    second = run(case, recording(case, second_searches), stored)
+
+    # The network answers the same again: nothing newer, so the position holds.
+    assert second.cursor == first.cursor
+    # The stored cursor is really read: the network is asked only for what is newer, or what
+    # the first fetch returned is not returned again.
+    asked_from_the_cursor = second_searches[0] != first_searches[0]
+    repeated = {m.external_id for m in first.mentions} & {m.external_id for m in second.mentions}
+    assert asked_from_the_cursor or not repeated
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,89 @@
+"""/score and /overheard, called directly: each answers in its acknowledgement, privately."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from bot.services.pipeline import upsert_author
+from bot.sources.base import FetchedAuthor
+from bot.store.db import session_scope
+from handlers.commands import handle_overheard_command, handle_score_command
+from tests.factories import CHANNEL, NOW, make_watch
+from tests.fakes.bolt import FakeAck
+from tests.fakes.slack_api import validate_blocks
+from tests.handlers.conftest import Workspace
+
+
+def command(text: str) -> dict[str, str]:
+    """The parts of a slash command payload the listeners read."""
+    return {"command": "/score", "text": text, "user_id": "UALICE", "channel_id": CHANNEL}
+
+
+def answer(ack: FakeAck) -> str:
+    """The one acknowledgement's blocks and text, checked against Block Kit's limits."""
+    (reply,) = ack.calls
+    assert validate_blocks(reply.get("blocks", [])) == []
+    return json.dumps(reply, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "@"])
+def test_score_without_a_handle_answers_with_how_to_use_it(slack: Workspace, text: str) -> None:
+    ack = FakeAck()
+
+    handle_score_command(ack, command(text), slack.deps)
+
+    assert ack.calls == [{"text": "Usage: `/score HANDLE`, for example `/score pg`."}]
+
+
+def test_score_for_a_handle_never_seen_says_so(slack: Workspace) -> None:
+    ack = FakeAck()
+
+    handle_score_command(ack, command("nobody"), slack.deps)
+
+    assert "No author called nobody has been seen yet" in answer(ack)
+
+
+def test_score_for_a_known_author_in_any_case_shows_the_reach_and_its_factors(
+    slack: Workspace,
+) -> None:
+    with session_scope(slack.deps.engine) as session:
+        author = upsert_author(
+            "hackernews",
+            FetchedAuthor(handle="Fernwood", karma=12_000),
+            session=session,
+            now=NOW,
+            metrics_fresh=True,
+        )
+    ack = FakeAck()
+
+    handle_score_command(ack, command("@fernwood and more words"), slack.deps)
+
+    reply = answer(ack)
+    assert f"reach *{author.score}/100*" in reply
+    assert "Hacker News" in reply and "karma 12,000" in reply
+    assert re.search(r"karma: 12,000 → \d+ pts", reply)
+
+
+def test_overheard_lists_each_watch_with_its_networks_and_channel(slack: Workspace) -> None:
+    make_watch(slack.deps.engine, query="acme cloud", sources=["hackernews", "x"])
+    make_watch(slack.deps.engine, query="globex", enabled=False)
+    ack = FakeAck()
+
+    handle_overheard_command(ack, slack.deps)
+
+    reply = answer(ack)
+    assert f"#1 `acme cloud` on hackernews, x → <#{CHANNEL}>" in reply
+    assert f"#2 `globex` on hackernews → <#{CHANNEL}> (paused)" in reply
+    assert "/score HANDLE" in reply
+
+
+def test_overheard_with_no_watches_says_how_to_add_one(slack: Workspace) -> None:
+    ack = FakeAck()
+
+    handle_overheard_command(ack, slack.deps)
+
+    reply = answer(ack)
+    assert "No watches yet" in reply and "overheard watch add" in reply

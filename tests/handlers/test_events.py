@@ -1,0 +1,68 @@
+"""The App Home tab, called directly: published for whoever opened it, and only for Home."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from sqlalchemy import Engine
+
+from bot.services.cards import claim_card
+from bot.services.fetching import ensure_cursor
+from bot.store.db import session_scope
+from bot.store.models import Watch
+from handlers.events import handle_app_home_opened
+from tests.bot.services.test_fetching import ScriptedSource
+from tests.factories import CHANNEL, NOW, make_watch
+from tests.handlers.conftest import Workspace
+
+
+def home_opened(user: str, tab: str = "home") -> dict[str, str]:
+    return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab}
+
+
+def fail_fetches(engine: Engine, watch: Watch, times: int) -> None:
+    """Record `times` failed fetches in a row for the watch's Hacker News cursor."""
+    with session_scope(engine) as session:
+        stored = session.get(Watch, watch.id)
+        assert stored is not None
+        cursor = ensure_cursor(stored, "hackernews", session=session)
+        cursor.failures, cursor.last_error = times, "HTTP 503"
+        session.add(cursor)
+
+
+def test_opening_home_publishes_the_waiting_count_and_watches_to_that_user(
+    slack: Workspace,
+) -> None:
+    claimed = slack.post_card(external_id="1")
+    slack.post_card(external_id="2")
+    slack.post_card(external_id="3")
+    with session_scope(slack.deps.engine) as session:
+        claim_card(claimed, "UBOB", session=session, now=NOW)
+
+    handle_app_home_opened(home_opened("UALICE"), slack.client, slack.deps)
+
+    assert list(slack.fake.home_views) == ["UALICE"]
+    home = json.dumps(slack.fake.home_views["UALICE"], ensure_ascii=False)
+    assert "*2* mentions are waiting" in home  # the claimed one is no longer waiting
+    assert f"`acme` on hackernews → <#{CHANNEL}>" in home
+    assert "Not listening everywhere" not in home
+
+
+def test_home_warns_about_a_network_that_keeps_failing(slack: Workspace) -> None:
+    watch = make_watch(slack.deps.engine)
+    fail_fetches(slack.deps.engine, watch, times=3)
+    deps = replace(slack.deps, sources={"hackernews": ScriptedSource()})
+
+    handle_app_home_opened(home_opened("UALICE"), slack.client, deps)
+
+    home = json.dumps(slack.fake.home_views["UALICE"], ensure_ascii=False)
+    assert "Not listening everywhere" in home
+    assert f"watch #{watch.id} on hackernews: *failing*" in home and "HTTP 503" in home
+
+
+def test_opening_the_messages_tab_publishes_nothing(slack: Workspace) -> None:
+    handle_app_home_opened(home_opened("UALICE", tab="messages"), slack.client, slack.deps)
+
+    assert slack.fake.home_views == {}
+    assert slack.fake.calls == []
