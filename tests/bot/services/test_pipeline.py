@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, func, select
 
-from bot.services.cards import events_for
-from bot.services.pipeline import (
+from bot.services.authors import (
     AUTHOR_METRICS_TTL,
     author_needs_metrics,
     find_author,
-    ingest_mentions,
     upsert_author,
 )
+from bot.services.cards import events_for
+from bot.services.pipeline import ingest_mentions
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Mention, Watch
@@ -49,7 +49,7 @@ def count(engine: Engine, table: type[Any]) -> int:
 
 def author(engine: Engine, handle: str = "kestrel") -> Author:
     with session_scope(engine) as session:
-        found = find_author("hackernews", handle, session=session)
+        found = find_author("hackernews", FetchedAuthor(handle=handle), session=session)
         assert found is not None
         return found
 

@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.services.authors import apply_metrics
 from bot.services.health import HealthRow
-from bot.services.pipeline import apply_metrics
 from bot.slack.views import (
     MAX_AUTHORS_SHOWN,
     MAX_HEALTH_LINES,
