@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot.retry import seconds_to_wait
 from bot.sources.base import RateLimited, SourceError
 from bot.sources.netsafe import BlockedAddress, UnsafeURL, check_url
 
@@ -224,43 +223,14 @@ def read_capped(
 
 
 def retry_after_s(headers: httpx.Headers, *, now: datetime) -> float:
-    """Seconds to wait from Retry-After (seconds or HTTP date) or a rate-limit reset header."""
-    raw = headers.get("retry-after")
-    if raw is not None:
-        seconds = _seconds_from(raw.strip(), now=now, http_date=True)
-        if seconds is not None:
-            return seconds
-    for name in RESET_HEADERS:
+    """Seconds to wait from Retry-After or a rate-limit reset header, at most an hour."""
+    for name in ("retry-after", *RESET_HEADERS):
         raw = headers.get(name)
         if raw is not None:
-            seconds = _seconds_from(raw.strip(), now=now, http_date=False)
+            seconds = seconds_to_wait(raw, now=now)
             if seconds is not None:
                 return seconds
     return DEFAULT_RETRY_AFTER_S
-
-
-def _seconds_from(raw: str, *, now: datetime, http_date: bool) -> float | None:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if math.isfinite(value) and value >= 0:
-        # A reset header may hold a unix time rather than a delay.
-        return max(0.0, value - now.timestamp()) if value > 1_000_000_000 else value
-    moment: datetime | None = None
-    if http_date:
-        try:
-            moment = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            moment = None
-    if moment is None:
-        try:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - now).total_seconds())
 
 
 def load_json(body: bytes, what: str) -> Any:
