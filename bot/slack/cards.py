@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.durations import short_duration
 from bot.slack import ids
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, safe_http_url
 from bot.store.models import Author, Card, CardState, EventKind, Mention
@@ -47,10 +48,6 @@ USER_ID_MAX_CHARS = 40
 LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
 REASONS_MAX_CHARS = 300
-
-_MINUTE_S = 60
-_HOUR_S = 60 * _MINUTE_S
-_DAY_S = 24 * _HOUR_S
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _SENTIMENT_EMOJI = {"positive": "🙂", "negative": "😟", "neutral": "😐", "mixed": "🤔"}
@@ -308,14 +305,7 @@ def _utc(moment: datetime) -> datetime:
 
 def _duration(delta: timedelta) -> str:
     """Return a short human span: "under a minute", "5 min", "3 h", "2 d"."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < _MINUTE_S:
-        return "under a minute"
-    if seconds < _HOUR_S:
-        return f"{seconds // _MINUTE_S} min"
-    if seconds < _DAY_S:
-        return f"{seconds // _HOUR_S} h"
-    return f"{seconds // _DAY_S} d"
+    return short_duration(delta) or "under a minute"
 
 
 def _readable(text_object: dict[str, Any]) -> str:
