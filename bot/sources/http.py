@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -30,19 +30,21 @@ ERROR_SNIPPET_BYTES = 200
 RATE_LIMIT_BODY_BYTES = 4096
 # Credentials never follow a redirect to another origin.
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers networks use to say when a rate-limit window resets (seconds, unix time or ISO).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A fetched response: final URL, status (200 or 304), headers and body."""
+    """A fetched response: final URL, status (200 or 304), headers, body and Link header."""
 
     url: str
     status: int
     headers: httpx.Headers
     body: bytes
+    # The Link header as httpx parses it: {rel: {"url": ..., "rel": ..., ...}}.
+    links: Mapping[str | None, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -129,7 +131,7 @@ class HttpGetter:
                         f"{snippet.decode('utf-8', 'replace')!r}"
                     )
                 body = read_capped(response, self.max_body_bytes, cut=False, network=self.network)
-                return Page(str(response.url), status, response.headers, body)
+                return Page(str(response.url), status, response.headers, body, response.links)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{self.network} timed out on {_short(url)}") from exc
         except httpx.RemoteProtocolError as exc:  # cut off mid-body
@@ -183,7 +185,7 @@ def post(
                 body = read_capped(response, max_body_bytes, cut=False, network=network)
             else:
                 body = read_capped(response, error_body_bytes, cut=True)
-            return Page(str(response.url), status, response.headers, body)
+            return Page(str(response.url), status, response.headers, body, response.links)
     except httpx.TimeoutException as exc:
         raise SourceError(f"{network} timed out on {what}") from exc
     except httpx.RequestError as exc:
