@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -31,7 +31,6 @@ RATE_LIMIT_BODY_BYTES = 4096
 # Credentials never follow a redirect to another origin.
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 # Headers networks use to say when a rate-limit window resets (seconds, unix time or ISO).
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
 
 
@@ -111,10 +110,15 @@ class HttpGetter:
     ) -> Page | str:
         """One request: a Page, or the next URL of a redirect."""
         try:
-            with self.client.stream("GET", url, params=params, headers=headers) as response:
+            # Redirects are followed by `get`, never by httpx, whatever the client's setting:
+            # httpx would read each redirect's body uncapped, keep Proxy-Authorization across
+            # origins and, on a client without the guarded transport, go anywhere.
+            with self.client.stream(
+                "GET", url, params=params, headers=headers, follow_redirects=False
+            ) as response:
                 status = response.status_code
-                if status in REDIRECT_STATUSES and "location" in response.headers:
-                    return urljoin(str(response.url), response.headers["location"])
+                if response.next_request is not None:  # a redirect; httpx resolved Location
+                    return str(response.next_request.url)
                 if status == 429:
                     wait = retry_after_s(response.headers, now=self.clock())
                     raise RateLimited(
