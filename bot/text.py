@@ -61,10 +61,3 @@ def clean_text(text: str) -> str:
     text = strip_control(unicodedata.normalize("NFC", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters, ending in an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS

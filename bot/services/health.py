@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.durations import short_duration
 from bot.sources.base import Source
 from bot.store.models import SourceCursor, Watch
 
@@ -35,11 +36,8 @@ class HealthRow:
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
-    seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return "just now"
+    span = short_duration(now - moment)
+    return f"{span} ago" if span else "just now"
 
 
 def sources_health(*, session: Session) -> list[tuple[Watch, SourceCursor]]:

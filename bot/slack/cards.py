@@ -19,10 +19,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.durations import short_duration
 from bot.slack import ids
-from bot.slack.mrkdwn import escaped_within, mrkdwn_link, safe_http_url
+from bot.slack.mrkdwn import escaped_within, mrkdwn_link, plain_within, safe_http_url
 from bot.store.models import Author, Card, CardState, EventKind, Mention
-from bot.text import clean_text, strip_control, truncate
+from bot.text import clean_text, strip_control
 
 NETWORK_NAMES: dict[str, str] = {
     "hackernews": "Hacker News",
@@ -36,8 +37,8 @@ NETWORK_NAMES: dict[str, str] = {
     "sample": "Sample",
 }
 
-# Budgets for outside text, in characters (counted as UTF-16 units, see `_fit`). Each block
-# holds at most one long piece, so the sums stay well inside Slack's 3000 per text object.
+# Budgets for outside text, in characters (UTF-16 units, see `slack_len`). Each block holds
+# at most one long piece, so the sums stay well inside Slack's 3000 per text object.
 HEADER_MAX_CHARS = 150
 BODY_MAX_CHARS = 2900
 NAME_MAX_CHARS = 80
@@ -47,10 +48,6 @@ USER_ID_MAX_CHARS = 40
 LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
 REASONS_MAX_CHARS = 300
-
-_MINUTE_S = 60
-_HOUR_S = 60 * _MINUTE_S
-_DAY_S = 24 * _HOUR_S
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _SENTIMENT_EMOJI = {"positive": "🙂", "negative": "😟", "neutral": "😐", "mixed": "🤔"}
@@ -94,7 +91,7 @@ def build_mention_card(mention: Mention, author: Author | None, card: Card) -> M
         blocks.append(
             HeaderBlock(
                 block_id=f"{prefix}-title",
-                text=PlainTextObject(text=_fit(title, HEADER_MAX_CHARS, escape=False), emoji=True),
+                text=PlainTextObject(text=plain_within(title, HEADER_MAX_CHARS), emoji=True),
             )
         )
     blocks.append(_context(f"{prefix}-meta", _meta_line(mention, author)))
@@ -102,7 +99,7 @@ def build_mention_card(mention: Mention, author: Author | None, card: Card) -> M
     blocks.append(
         SectionBlock(
             block_id=f"{prefix}-body",
-            text=_mrkdwn(_fit(body, BODY_MAX_CHARS, escape=True) if body else _NO_TEXT),
+            text=_mrkdwn(escaped_within(body, BODY_MAX_CHARS) if body else _NO_TEXT),
         )
     )
     blocks.append(_context(f"{prefix}-post", _post_line(mention)))
@@ -147,26 +144,6 @@ def render_card_text(card: Message) -> str:
     return "\n".join(strip_control(line) for line in lines)
 
 
-def _fit(text: str, limit: int, *, escape: bool) -> str:
-    """Cut outside text (escaped for mrkdwn when `escape`) to `limit` UTF-16 code units.
-
-    Slack doesn't say how it counts characters; counting UTF-16 units (emoji count twice)
-    is the stricter reading, so a card that fits it fits any.
-    """
-    cut = escaped_within if escape else truncate
-    budget = limit
-    while True:
-        out = cut(text, budget)
-        excess = _utf16_len(out) - limit
-        if excess <= 0:
-            return out
-        budget -= (excess + 1) // 2  # a code point is at most two units: don't overshoot
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _mrkdwn(text: str) -> MarkdownTextObject:
     # verbatim: Slack must not turn outside text that looks like a URL or #channel into a link.
     return MarkdownTextObject(text=text, verbatim=True)
@@ -178,7 +155,7 @@ def _context(block_id: str, text: str) -> ContextBlock:
 
 def _escaped_line(text: str, limit: int) -> str:
     """Clean, flatten to one line and escape a short piece of outside text."""
-    return _fit(" ".join(clean_text(text).split()), limit, escape=True)
+    return escaped_within(" ".join(clean_text(text).split()), limit)
 
 
 def _network(mention: Mention) -> str:
@@ -308,14 +285,7 @@ def _utc(moment: datetime) -> datetime:
 
 def _duration(delta: timedelta) -> str:
     """Return a short human span: "under a minute", "5 min", "3 h", "2 d"."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < _MINUTE_S:
-        return "under a minute"
-    if seconds < _HOUR_S:
-        return f"{seconds // _MINUTE_S} min"
-    if seconds < _DAY_S:
-        return f"{seconds // _HOUR_S} h"
-    return f"{seconds // _DAY_S} d"
+    return short_duration(delta) or "under a minute"
 
 
 def _readable(text_object: dict[str, Any]) -> str:

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.retry import seconds_to_wait
 from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
 from bot.store.models import EventKind
 
 # Cards carry this message metadata, so a card whose post outcome was lost can be found.
 CARD_EVENT_TYPE = "overheard_card"
-# Slack rejects a Retry-After it can't parse; assume a polite default.
+# When Slack's Retry-After can't be read, assume a polite default.
 DEFAULT_RETRY_AFTER_S = 30.0
 
 
 class SlackChat:
     """Posts cards with a Slack WebClient."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(
+        self, client: WebClient, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.client = client
+        self._clock = clock  # only for a Retry-After given as a date
 
     def post_card(
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
@@ -43,7 +49,7 @@ class SlackChat:
                 **_card(view).to_slack(),
             )
         except SlackApiError as exc:
-            raise _chat_error(exc) from exc
+            raise _chat_error(exc, now=self._clock()) from exc
         except OSError as exc:  # refused, reset, timed out: Slack never saw it or never answered
             raise ChatError(f"connection: {exc}") from exc
         return str(response["ts"])
@@ -53,7 +59,7 @@ class SlackChat:
         try:
             return _find_in_history(self.client, channel, card_id)
         except SlackApiError as exc:
-            raise _chat_error(exc) from exc
+            raise _chat_error(exc, now=self._clock()) from exc
         except OSError as exc:
             raise ChatError(f"connection: {exc}") from exc
 
@@ -79,12 +85,11 @@ class SlackChat:
             **build_thread_note(kind, actor, version=card.version).to_slack(),
         )
 
-    @staticmethod
-    def _send(method: Any, **kwargs: Any) -> None:
+    def _send(self, method: Any, **kwargs: Any) -> None:
         try:
             method(**kwargs)
         except SlackApiError as exc:
-            raise _chat_error(exc) from exc
+            raise _chat_error(exc, now=self._clock()) from exc
         except OSError as exc:
             raise ChatError(f"connection: {exc}") from exc
 
@@ -115,15 +120,12 @@ def _find_in_history(client: WebClient, channel: str, card_id: int) -> str | Non
     return None
 
 
-def _chat_error(exc: SlackApiError) -> ChatError:
+def _chat_error(exc: SlackApiError, *, now: datetime) -> ChatError:
     response = exc.response
     if response.status_code == 429:
         raw = response.headers.get("Retry-After") or response.headers.get("retry-after")
-        try:
-            retry_after = float(raw) if raw is not None else DEFAULT_RETRY_AFTER_S
-        except ValueError:
-            retry_after = DEFAULT_RETRY_AFTER_S
-        return ChatRateLimited(retry_after)
+        wait = seconds_to_wait(raw, now=now) if raw is not None else None
+        return ChatRateLimited(DEFAULT_RETRY_AFTER_S if wait is None else wait)
     error = response.get("error") if isinstance(response.data, dict) else None
     return ChatError(str(error or f"HTTP {response.status_code}"))
 

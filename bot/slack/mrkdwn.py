@@ -1,7 +1,9 @@
-"""Slack's mrkdwn: escaping outside text, fitting it without cutting an entity, safe links."""
+"""Slack's mrkdwn: escaping outside text, fitting text without cutting an entity, safe links."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
 from bot.text import ELLIPSIS
@@ -10,6 +12,8 @@ from bot.text import ELLIPSIS
 # non-ASCII are percent-encoded so the URL can't end the link early or forge its label.
 _URL_SAFE_CHARS = "/:?#[]@!$&'()*+,;=%~"
 _LINK_SCHEMES = frozenset({"http", "https"})
+# What a cut must keep whole: an escaped character, a `<…>` link or mention, else one character.
+_PIECE = re.compile(r"&(?:amp|lt|gt);|<[^<>]*>|.", re.DOTALL)
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -18,20 +22,47 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def escaped_within(text: str, limit: int) -> str:
-    """Escape for mrkdwn and fit in `limit` characters without splitting an entity."""
-    escaped = escape_mrkdwn(text)
-    if len(escaped) <= limit:
-        return escaped
-    # Cut the plain text so that its escaped form fits, so no `&amp;` is cut in half.
-    budget = limit - len(ELLIPSIS)
+    """Escape outside text for mrkdwn and fit it in `limit` (see `fit_mrkdwn`)."""
+    return fit_mrkdwn(escape_mrkdwn(text), limit)
+
+
+def fit_mrkdwn(mrkdwn: str, limit: int) -> str:
+    """Cut mrkdwn to `limit` UTF-16 units, ending in an ellipsis, never inside `&amp;` or `<…>`.
+
+    Only ever cut between pieces, so a cut can't leave half an entity or half a link or
+    channel mention for Slack to misread.
+    """
+    if slack_len(mrkdwn) <= limit:
+        return mrkdwn
+    return _cut((m.group() for m in _PIECE.finditer(mrkdwn)), limit)
+
+
+def plain_within(text: str, limit: int) -> str:
+    """Cut plain text (a header, a button) to `limit` UTF-16 units, ending in an ellipsis."""
+    if slack_len(text) <= limit:
+        return text
+    return _cut(text, limit)
+
+
+def slack_len(text: str) -> int:
+    """Length in UTF-16 code units, so an astral emoji counts twice.
+
+    Slack doesn't say how it counts characters; this is the stricter reading, so text that
+    fits it fits any.
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(pieces: Iterable[str], limit: int) -> str:
+    """Join whole pieces while they and an ellipsis fit in `limit` UTF-16 units."""
+    budget = limit - slack_len(ELLIPSIS)
     out: list[str] = []
     used = 0
-    for ch in text:
-        piece = escape_mrkdwn(ch)
-        if used + len(piece) > budget:
+    for piece in pieces:
+        used += slack_len(piece)
+        if used > budget:
             break
         out.append(piece)
-        used += len(piece)
     return "".join(out).rstrip() + ELLIPSIS
 
 

@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 
 from bot.services.health import HealthRow
 from bot.slack.cards import NETWORK_NAMES, Message
-from bot.slack.mrkdwn import escape_mrkdwn, escaped_within
+from bot.slack.mrkdwn import escape_mrkdwn, fit_mrkdwn
 from bot.store.models import Author, Watch
 
 MAX_AUTHORS_SHOWN = 10
@@ -53,7 +53,7 @@ def build_score_message(handle: str, authors: list[Author]) -> Message:
             "Scores exist for authors of mentions overheard has stored."
         )
         return Message(
-            blocks=[SectionBlock(text=_mrkdwn(escaped_within(text, SECTION_MAX)))], text=text
+            blocks=[SectionBlock(text=_mrkdwn(fit_mrkdwn(text, SECTION_MAX)))], text=text
         )
     blocks: list[Block] = []
     for author in authors[:MAX_AUTHORS_SHOWN]:
@@ -75,7 +75,7 @@ def build_score_message(handle: str, authors: list[Author]) -> Message:
             + ([" · ".join(metrics)] if metrics else [])
             + _factor_lines(author)
         )
-        blocks.append(SectionBlock(text=_mrkdwn(body[:SECTION_MAX])))
+        blocks.append(SectionBlock(text=_mrkdwn(fit_mrkdwn(body, SECTION_MAX))))
     blocks.append(
         ContextBlock(
             elements=[_mrkdwn("Reach changes a mention's priority, never whether it is shown.")]
@@ -102,7 +102,7 @@ def build_help_message(watches: list[Watch]) -> Message:
         "--channel C0123ABCD`\nLook up an author's reach: `/score HANDLE`"
     )
     return Message(
-        blocks=[SectionBlock(text=_mrkdwn(body[:SECTION_MAX]))], text="overheard watches"
+        blocks=[SectionBlock(text=_mrkdwn(fit_mrkdwn(body, SECTION_MAX)))], text="overheard watches"
     )
 
 
@@ -125,7 +125,7 @@ def build_home_view(
             for row in flagged[:MAX_HEALTH_LINES]
         ]
         text = ":warning: *Not listening everywhere*\n" + "\n".join(lines)
-        blocks.append(SectionBlock(text=_mrkdwn(text[:SECTION_MAX])))
+        blocks.append(SectionBlock(text=_mrkdwn(fit_mrkdwn(text, SECTION_MAX))))
     blocks += [
         DividerBlock(),
         *help_card.blocks,

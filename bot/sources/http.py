@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from bot.retry import seconds_to_wait
 from bot.sources.base import RateLimited, SourceError
 from bot.sources.netsafe import BlockedAddress, UnsafeURL, check_url
 
@@ -31,19 +30,20 @@ ERROR_SNIPPET_BYTES = 200
 RATE_LIMIT_BODY_BYTES = 4096
 # Credentials never follow a redirect to another origin.
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers networks use to say when a rate-limit window resets (seconds, unix time or ISO).
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A fetched response: final URL, status (200 or 304), headers and body."""
+    """A fetched response: final URL, status (200 or 304), headers, body and Link header."""
 
     url: str
     status: int
     headers: httpx.Headers
     body: bytes
+    # The Link header as httpx parses it: {rel: {"url": ..., "rel": ..., ...}}.
+    links: Mapping[str | None, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,10 +110,15 @@ class HttpGetter:
     ) -> Page | str:
         """One request: a Page, or the next URL of a redirect."""
         try:
-            with self.client.stream("GET", url, params=params, headers=headers) as response:
+            # Redirects are followed by `get`, never by httpx, whatever the client's setting:
+            # httpx would read each redirect's body uncapped, keep Proxy-Authorization across
+            # origins and, on a client without the guarded transport, go anywhere.
+            with self.client.stream(
+                "GET", url, params=params, headers=headers, follow_redirects=False
+            ) as response:
                 status = response.status_code
-                if status in REDIRECT_STATUSES and "location" in response.headers:
-                    return urljoin(str(response.url), response.headers["location"])
+                if response.next_request is not None:  # a redirect; httpx resolved Location
+                    return str(response.next_request.url)
                 if status == 429:
                     wait = retry_after_s(response.headers, now=self.clock())
                     raise RateLimited(
@@ -130,7 +135,7 @@ class HttpGetter:
                         f"{snippet.decode('utf-8', 'replace')!r}"
                     )
                 body = read_capped(response, self.max_body_bytes, cut=False, network=self.network)
-                return Page(str(response.url), status, response.headers, body)
+                return Page(str(response.url), status, response.headers, body, response.links)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{self.network} timed out on {_short(url)}") from exc
         except httpx.RemoteProtocolError as exc:  # cut off mid-body
@@ -184,7 +189,7 @@ def post(
                 body = read_capped(response, max_body_bytes, cut=False, network=network)
             else:
                 body = read_capped(response, error_body_bytes, cut=True)
-            return Page(str(response.url), status, response.headers, body)
+            return Page(str(response.url), status, response.headers, body, response.links)
     except httpx.TimeoutException as exc:
         raise SourceError(f"{network} timed out on {what}") from exc
     except httpx.RequestError as exc:
@@ -224,43 +229,14 @@ def read_capped(
 
 
 def retry_after_s(headers: httpx.Headers, *, now: datetime) -> float:
-    """Seconds to wait from Retry-After (seconds or HTTP date) or a rate-limit reset header."""
-    raw = headers.get("retry-after")
-    if raw is not None:
-        seconds = _seconds_from(raw.strip(), now=now, http_date=True)
-        if seconds is not None:
-            return seconds
-    for name in RESET_HEADERS:
+    """Seconds to wait from Retry-After or a rate-limit reset header, at most an hour."""
+    for name in ("retry-after", *RESET_HEADERS):
         raw = headers.get(name)
         if raw is not None:
-            seconds = _seconds_from(raw.strip(), now=now, http_date=False)
+            seconds = seconds_to_wait(raw, now=now)
             if seconds is not None:
                 return seconds
     return DEFAULT_RETRY_AFTER_S
-
-
-def _seconds_from(raw: str, *, now: datetime, http_date: bool) -> float | None:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if math.isfinite(value) and value >= 0:
-        # A reset header may hold a unix time rather than a delay.
-        return max(0.0, value - now.timestamp()) if value > 1_000_000_000 else value
-    moment: datetime | None = None
-    if http_date:
-        try:
-            moment = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            moment = None
-    if moment is None:
-        try:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - now).total_seconds())
 
 
 def load_json(body: bytes, what: str) -> Any:

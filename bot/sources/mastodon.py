@@ -19,9 +19,8 @@ for the first fetch's backfill and for a small look-back that catches late feder
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +42,6 @@ SNOWFLAKE_SHIFT = 16  # an id is milliseconds since the epoch shifted left by 16
 # An `after:`/`before:` bound drops sub-second precision: widen backlog bounds by a second.
 BOUND_SLACK_MS = 1000
 NOT_CONFIGURED = "Mastodon full-text search not configured: set MASTODON_ACCESS_TOKEN"
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +249,7 @@ class MastodonSource:
             _keep(page.mentions, seen)
             page_newest = max(page.ids, key=_id_order)
             newest = _newer(newest, page_newest)
-            next_min = _link_param(answer.headers, "prev", "min_id") or page_newest
+            next_min = _link_param(answer.links, "prev", "min_id") or page_newest
             if _id_order(next_min) <= _id_order(min_id):
                 break  # no progress: never loop on a server that repeats itself
             min_id = next_min
@@ -331,13 +329,10 @@ def _shift(status_id: str, milliseconds: int) -> str:
     return str(max(0, int(status_id) + (milliseconds << SNOWFLAKE_SHIFT)))
 
 
-def _link_param(headers: httpx.Headers, rel: str, name: str) -> str | None:
+def _link_param(links: Mapping[str | None, Mapping[str, str]], rel: str, name: str) -> str | None:
     """Read one query parameter of the `Link` header's URL with relation `rel`."""
-    for url, relation in _LINK.findall(headers.get("link", "")):
-        if relation.strip() == rel:
-            values = parse_qs(urlsplit(url).query).get(name)
-            return values[0] if values and values[0] else None
-    return None
+    values = parse_qs(urlsplit(links.get(rel, {}).get("url", "")).query).get(name)
+    return values[0] if values and values[0] else None
 
 
 def _tag_names(hashtags: tuple[str, ...]) -> list[str]:

@@ -131,14 +131,30 @@ def guarded_transport(
 ) -> httpx.HTTPTransport:
     """An httpx transport that refuses to connect to anything but public addresses."""
     transport = httpx.HTTPTransport(verify=verify, trust_env=False, limits=limits)
-    # httpx has no public hook for the network backend; swap the pool for one that has it,
-    # with the same limits. tests/bot/sources/test_netsafe.py fails loudly if an httpx
-    # upgrade breaks this: it is the one place overheard touches httpx's insides.
-    transport._pool = httpcore.ConnectionPool(
+    pool = httpcore.ConnectionPool(  # the pool httpx would build, with our network backend
         ssl_context=httpx.create_ssl_context(verify=verify),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=_GuardedBackend(resolver),
     )
+    _replace_pool(transport, pool)
     return transport
+
+
+def _replace_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> None:
+    """Put `pool` in place of the transport's own: the one place overheard touches httpx's insides.
+
+    httpx has no public hook for the network backend. Should an upgrade move or retype its
+    pool, this refuses to build the transport rather than quietly leave the guard out;
+    tests/bot/sources/test_netsafe.py says so too.
+    """
+    current = getattr(transport, "_pool", None)
+    if not isinstance(current, httpcore.ConnectionPool):
+        raise RuntimeError(
+            f"httpx {httpx.__version__} no longer keeps an httpcore.ConnectionPool in "
+            f"HTTPTransport._pool (found {type(current).__name__}), so the SSRF guard in "
+            "bot/sources/netsafe.py can't be installed: keep httpx at a version that does, "
+            "or move the guard to wherever the pool now lives"
+        )
+    transport._pool = pool

@@ -1,26 +1,31 @@
-"""RSS 2.0, RSS 1.0 (RDF) and Atom feeds, Google Alerts included: safe parsing and polite polling.
+"""RSS, RDF and Atom feeds of every version, Google Alerts included: safe parsing, polite polling.
 
 A feed URL comes from a user, so it is checked against private addresses before the fetch
-(and on every redirect hop), the body is size-capped by HttpGetter, and the XML is parsed
-with defusedxml with DTDs forbidden: no entity expansion (billion laughs) and no external
-entities or DTDs are ever loaded.
+(and on every redirect hop), and the body is size-capped by HttpGetter. The bytes are then
+parsed twice: first with defusedxml with DTDs forbidden, which refuses entity expansion
+(billion laughs), external entities and anything not well-formed, and only then by
+feedparser, which knows the many feed dialects (RSS 0.90 to 2.0, Atom 0.3 and 1.0, media
+and iTunes extensions, odd dates) and is handed those same bytes, never a URL or a path.
 """
 
 from __future__ import annotations
 
+import calendar
 import email.utils
 import hashlib
+import io
 import logging
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped,unused-ignore]
+import feedparser  # type: ignore[import-untyped,unused-ignore]
 import httpx
 from defusedxml import DefusedXmlException
 
@@ -51,17 +56,13 @@ ACCEPT = (
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-RSS1 = "{http://purl.org/rss/1.0/}"
-RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 GOOGLE_REDIRECT_HOSTS = frozenset({"google.com", "www.google.com"})
 _EMAIL_WITH_NAME = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
 _BARE_EMAIL = re.compile(r"^\s*\S+@\S+\s*$")
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
+# feedparser's names for text constructs that hold markup.
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XHTML_TYPE = "application/xhtml+xml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class _Channel:
 
     key: str | None  # the feed's own id or site link, to make bare entry ids global
     site_url: str | None
-    base: str | None  # for relative links: xml:base, else the feed's URL
+    base: str | None  # for relative links (feedparser has applied any xml:base): the feed URL
     lang: str | None
     author_name: str | None = None  # Atom entries inherit the feed's author
     author_url: str | None = None
@@ -79,50 +80,23 @@ class _Channel:
 def parse_mentions(
     body: bytes, *, now: datetime, feed_url: str | None = None
 ) -> list[FetchedMention]:
-    """Parse an RSS or Atom body into mentions in feed order; undated entries get `now`."""
-    root = _parse_xml(body)
-    if root.tag == "rss":
-        channel = root.find("channel")
-        if channel is None:
-            raise SourceError("RSS feed has no <channel>")
-        link = _text(channel.find("link"))
-        site_url = _http_url(link, feed_url)
-        info = _Channel(
-            key=link or feed_url,
-            site_url=site_url,
-            base=feed_url or site_url,
-            lang=_lang(_text(channel.find("language")) or _text(channel.find(f"{DC}language"))),
-        )
-        # Some old feeds put items beside the channel rather than in it.
-        items: Iterable[ET.Element] = [*channel.findall("item"), *root.findall("item")]
-        parse: Callable[[ET.Element, _Channel, datetime], FetchedMention | None] = _rss_item
-    elif root.tag == f"{ATOM}feed":
-        base = urljoin(feed_url or "", root.get(XML_BASE, "")) or None
-        author_name, author_url = _atom_author(root, base)
-        info = _Channel(
-            key=_text(root.find(f"{ATOM}id")) or feed_url,
-            site_url=_http_url(_atom_link(root), base),
-            base=base,
-            lang=_lang(root.get(XML_LANG)),
-            author_name=author_name,
-            author_url=author_url,
-        )
-        items = root.findall(f"{ATOM}entry")
-        parse = _atom_entry
-    elif root.tag == f"{RDF}RDF":
-        channel = root.find(f"{RSS1}channel")
-        link = _text(channel.find(f"{RSS1}link")) if channel is not None else ""
-        info = _Channel(
-            key=(channel.get(f"{RDF}about") if channel is not None else None) or link or feed_url,
-            site_url=_http_url(link, feed_url),
-            base=feed_url or _http_url(link, None),
-            lang=_lang(_text(channel.find(f"{DC}language")) if channel is not None else None),
-        )
-        items = root.findall(f"{RSS1}item")
-        parse = _rdf_item
-    else:
+    """Parse an RSS, RDF or Atom body into mentions in feed order; undated entries get `now`."""
+    root = _parse_xml(body)  # refuses DTDs, entities and broken XML before feedparser sees it
+    if root.tag == "rss" and root.find("channel") is None:
+        raise SourceError("RSS feed has no <channel>")
+    # Bytes in a stream: feedparser opens a string as a URL or a file path. No base URI, so
+    # ids stay as the feed wrote them; links are made absolute here, against the feed's URL.
+    # The encoding comes from the XML declaration, as for the check above.
+    feed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers={"content-type": "application/xml"},
+        resolve_relative_uris=False,
+        sanitize_html=False,  # the HTML becomes plain text here anyway
+    )
+    if not feed.version:
         raise SourceError(f"RSS feed body is not RSS or Atom: its root element is <{root.tag}>")
-    return [m for m in (parse(item, info, now) for item in items) if m is not None]
+    info = _channel(feed.feed, atom=feed.version.startswith("atom"), feed_url=feed_url)
+    return [m for m in (_entry(entry, info, now) for entry in feed.entries) if m is not None]
 
 
 class RssSource:
@@ -260,63 +234,44 @@ def _parse_xml(body: bytes) -> ET.Element:
     return root
 
 
-def _rss_item(item: ET.Element, info: _Channel, now: datetime) -> FetchedMention | None:
-    guid_el = item.find("guid")
-    guid = _text(guid_el)
-    link = _text(item.find("link"))
-    if not link and guid and (guid_el is not None and guid_el.get("isPermaLink") != "false"):
-        link = guid
-    creator = _text(item.find("author")) or _text(item.find(f"{DC}creator"))
-    return _mention(
-        info,
-        now,
-        raw_id=guid,
-        link=link,
-        title=html_to_text(_text(item.find("title"))),
-        summary=html_to_text(_text(item.find("description"))),
-        content=html_to_text(_text(item.find(f"{CONTENT}encoded"))),
-        published_raw=_text(item.find("pubDate")) or _text(item.find(f"{DC}date")),
-        author_name=_person_name(creator),
-        author_url=None,
-        lang=_lang(_text(item.find(f"{DC}language"))),
-    )
-
-
-def _rdf_item(item: ET.Element, info: _Channel, now: datetime) -> FetchedMention | None:
-    link = _text(item.find(f"{RSS1}link"))
-    return _mention(
-        info,
-        now,
-        raw_id=item.get(f"{RDF}about") or "",
-        link=link,
-        title=html_to_text(_text(item.find(f"{RSS1}title"))),
-        summary=html_to_text(_text(item.find(f"{RSS1}description"))),
-        content=html_to_text(_text(item.find(f"{CONTENT}encoded"))),
-        published_raw=_text(item.find(f"{DC}date")),
-        author_name=_person_name(_text(item.find(f"{DC}creator"))),
-        author_url=None,
-        lang=_lang(_text(item.find(f"{DC}language"))),
-    )
-
-
-def _atom_entry(entry: ET.Element, info: _Channel, now: datetime) -> FetchedMention | None:
-    base = urljoin(info.base or "", entry.get(XML_BASE, "")) or None
-    if entry.find(f"{ATOM}author") is not None:
-        author_name, author_url = _atom_author(entry, base)
-    else:
-        author_name, author_url = info.author_name, info.author_url
-    return _mention(
-        replace(info, base=base),
-        now,
-        raw_id=_text(entry.find(f"{ATOM}id")),
-        link=_atom_link(entry) or "",
-        title=_atom_text(entry.find(f"{ATOM}title")),
-        summary=_atom_text(entry.find(f"{ATOM}summary")),
-        content=_atom_text(entry.find(f"{ATOM}content")),
-        published_raw=_text(entry.find(f"{ATOM}published")) or _text(entry.find(f"{ATOM}updated")),
+def _channel(feed: Mapping[str, Any], *, atom: bool, feed_url: str | None) -> _Channel:
+    """What a feed says about itself; Atom's id (else the site link) keys its bare entry ids."""
+    link = _str(feed.get("link"))
+    site_url = _http_url(link, feed_url)
+    author_name, author_url = _author(feed, feed_url) if atom else (None, None)
+    return _Channel(
+        key=(_str(feed.get("id")) if atom else link) or feed_url,
+        site_url=site_url,
+        base=feed_url or site_url,
+        lang=_lang(_str(feed.get("language"))),
         author_name=author_name,
         author_url=author_url,
-        lang=_lang(entry.get(XML_LANG)),
+    )
+
+
+def _entry(entry: Mapping[str, Any], info: _Channel, now: datetime) -> FetchedMention | None:
+    """One feed entry as a mention; an entry naming no author takes an Atom feed's."""
+    if entry.get("author"):
+        author_name, author_url = _author(entry, info.base)
+    else:
+        author_name, author_url = info.author_name, info.author_url
+    contents = entry.get("content") or [{}]
+    # Without a summary of its own, feedparser copies the content into `summary`.
+    summary = _plain(entry.get("summary_detail")) if "summary_detail" in entry else ""
+    published_raw = _str(entry.get("published")) or _str(entry.get("updated"))
+    return _mention(
+        info,
+        now,
+        raw_id=_str(entry.get("id")),
+        link=_str(entry.get("link")),
+        title=_plain(entry.get("title_detail")),
+        summary=summary,
+        content=_plain(contents[0]),
+        published_raw=published_raw,
+        published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
+        author_name=author_name,
+        author_url=author_url,
+        lang=_lang(_str((entry.get("title_detail") or {}).get("language"))),
     )
 
 
@@ -330,6 +285,7 @@ def _mention(
     summary: str,
     content: str,
     published_raw: str,
+    published: datetime | None,
     author_name: str | None,
     author_url: str | None,
     lang: str | None,
@@ -345,7 +301,7 @@ def _mention(
         logger.warning("Skipping feed entry %s: it has no http(s) link", external_id)
         return None
     domain = _domain(page_url)
-    published = _parse_date(published_raw)
+    published = _entry_date(published_raw, published)
     if published_raw and published is None:
         logger.info("Feed entry %s has an unreadable date %r", external_id, published_raw)
     return FetchedMention(
@@ -400,44 +356,37 @@ def _unwrap_google_redirect(url: str | None) -> str | None:
     return url
 
 
-def _atom_author(element: ET.Element, base: str | None) -> tuple[str | None, str | None]:
-    """The name and http(s) URI of an Atom feed's or entry's first author."""
-    author = element.find(f"{ATOM}author")
-    if author is None:
-        return None, None
-    name = clean_text(_text(author.find(f"{ATOM}name")))[:NAME_MAX_CHARS] or None
-    return name, _http_url(_text(author.find(f"{ATOM}uri")), base)
+def _author(element: Mapping[str, Any], base: str | None) -> tuple[str | None, str | None]:
+    """The byline's name and http(s) URI of a feed or entry, as feedparser found them."""
+    detail = element.get("author_detail") or {}
+    return _person_name(_str(element.get("author"))), _http_url(_str(detail.get("href")), base)
 
 
-def _atom_link(element: ET.Element) -> str | None:
-    """The alternate link of an Atom feed or entry, preferring an HTML page."""
-    fallback: str | None = None
-    for link in element.findall(f"{ATOM}link"):
-        href = (link.get("href") or "").strip()
-        if not href or link.get("rel", "alternate") != "alternate":
-            continue
-        if link.get("type", "text/html") in ("text/html", "application/xhtml+xml"):
-            return href
-        fallback = fallback or href
-    return fallback
-
-
-def _atom_text(element: ET.Element | None) -> str:
-    """Plain text of an Atom text construct (type text, html or xhtml)."""
-    if element is None:
+def _plain(detail: Mapping[str, Any] | None) -> str:
+    """Plain text of one of feedparser's text constructs (plain, HTML or XHTML)."""
+    if not detail:
         return ""
-    kind = element.get("type", "text").lower()
-    if kind in ("html", "text/html"):
-        return html_to_text(element.text or "")
-    if kind == "xhtml" or kind.endswith("xml"):
-        return clean_text(" ".join("".join(element.itertext()).split()))
-    return clean_text(element.text or "")
+    value = _str(detail.get("value"))
+    kind = _str(detail.get("type")).lower()
+    if kind == _XHTML_TYPE:  # markup laid out for reading, not paragraphs of text
+        return clean_text(" ".join(html_to_text(value).split()))
+    if kind in _HTML_TYPES:
+        return html_to_text(value)
+    return clean_text(value)
 
 
-def _text(element: ET.Element | None) -> str:
-    if element is None:
-        return ""
-    return "".join(element.itertext()).strip()
+def _struct_time(value: object) -> datetime | None:
+    """A UTC time from feedparser's parsed date (a UTC struct_time)."""
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _str(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _http_url(raw: str | None, base: str | None) -> str | None:
@@ -484,6 +433,22 @@ def _parse_date(raw: str | None) -> datetime | None:
     if moment is None:
         return iso_time(raw)
     return as_utc(moment)  # "-0000" or no zone: the feed said nothing better than UTC
+
+
+def _entry_date(raw: str, parsed: datetime | None) -> datetime | None:
+    """Our own reading of an entry's date, unless feedparser's is better informed.
+
+    Ours keeps microseconds; feedparser knows more spellings, and reads the zone of
+    `Thu, 15 Jan 2026 10:30:00 +01:00`, where the standard library sees no zone and says UTC.
+    """
+    ours = _parse_date(raw)
+    if ours is None:
+        return parsed
+    try:  # a date whose zone the standard library can't read comes back naive
+        zone_unread = email.utils.parsedate_to_datetime(raw.strip()).tzinfo is None
+    except (TypeError, ValueError, IndexError):
+        zone_unread = False
+    return parsed if parsed is not None and zone_unread else ours
 
 
 def _unique(mentions: list[FetchedMention]) -> list[FetchedMention]:

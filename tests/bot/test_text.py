@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import ELLIPSIS, clean_text, html_to_text, strip_control, truncate
+from bot.text import clean_text, html_to_text, strip_control
 
 FAMILY = "👨\u200d👩\u200d👧"  # three people held together by zero-width joiners
 RAINBOW_FLAG = "🏳\ufe0f\u200d🌈"
@@ -73,18 +73,3 @@ def test_strip_control_keeps_emoji_sequences_whole(kept: str) -> None:
 
 def test_strip_control_keeps_new_lines_and_tabs() -> None:
     assert strip_control("one\ttwo\nthree") == "one\ttwo\nthree"
-
-
-def test_truncate_leaves_short_text_alone() -> None:
-    assert truncate("acme", 4) == "acme"
-
-
-def test_truncate_cuts_to_the_limit_with_a_visible_ellipsis() -> None:
-    cut = truncate("acme is down again", 10)
-
-    assert cut == "acme is d" + ELLIPSIS
-    assert len(cut) == 10
-
-
-def test_truncate_does_not_leave_a_space_before_the_ellipsis() -> None:
-    assert truncate("acme      down", 8) == "acme" + ELLIPSIS

@@ -75,3 +75,15 @@ def test_a_network_missing_credentials_is_flagged_not_configured(engine: Engine)
     source.missing_settings = ("X_BEARER_TOKEN",)
 
     assert set(verdicts(engine, NOW, source)) == {"not configured!"}
+
+
+def test_the_facts_say_how_long_ago_in_words(engine: Engine) -> None:
+    watch = make_watch(engine)
+    set_cursor(engine, watch, last_attempt_at=NOW, last_success_at=NOW - timedelta(seconds=20))
+
+    with session_scope(engine) as session:
+        (row,) = describe_health(session=session, sources={}, now=NOW + timedelta(hours=3))
+        (fresh,) = describe_health(session=session, sources={}, now=NOW)
+
+    assert row.detail.startswith("last success 3 h ago · last new mention never · ")
+    assert fresh.detail.startswith("last success just now · ")

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.services.cards import CardView
-from bot.services.chat import ChatError, ChatRateLimited
+from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.slack.chat import CARD_EVENT_TYPE, HISTORY_PAGE, SlackChat
 from bot.store.models import CardState, EventKind
 from tests.bot.slack.test_cards import make_author, make_card_row, make_mention

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
@@ -126,7 +128,40 @@ def test_the_guarded_transport_checks_the_address_it_actually_connects_to(
         page = HttpGetter("RSS", client, retries=0).get(f"http://localhost:{loopback_port}/")
 
     assert page.body == b"hello"
-    assert "127.0.0.1" in checked or "::1" in checked
+    assert "127.0.0.1" in checked or "::1" in checked, (
+        f"httpx {httpx.__version__} connected without asking the guarded backend: it no longer "
+        "uses the pool bot/sources/netsafe.py installs, so feeds are not checked at connect"
+    )
+
+
+def test_httpx_still_keeps_the_connection_pool_the_guard_replaces() -> None:
+    pool = getattr(httpx.HTTPTransport(trust_env=False), "_pool", None)
+
+    assert isinstance(pool, httpcore.ConnectionPool), (
+        f"httpx {httpx.__version__}: HTTPTransport._pool is {type(pool).__name__}, not an "
+        "httpcore.ConnectionPool; bot/sources/netsafe.py can't plug its SSRF guard in there"
+    )
+    assert isinstance(getattr(guarded_transport(), "_pool", None), httpcore.ConnectionPool)
+
+
+@pytest.mark.parametrize("pool", [None, object()])
+def test_the_guard_refuses_to_build_a_transport_it_cannot_install_itself_in(
+    monkeypatch: pytest.MonkeyPatch, pool: object
+) -> None:
+    # What an httpx upgrade that moved or retyped the pool would look like.
+    real_init = httpx.HTTPTransport.__init__
+
+    def init(self: httpx.HTTPTransport, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        if pool is None:
+            del self._pool
+        else:
+            self._pool = pool
+
+    monkeypatch.setattr(httpx.HTTPTransport, "__init__", init)
+
+    with pytest.raises(RuntimeError, match=r"SSRF guard .* can't be installed"):
+        guarded_transport()
 
 
 def test_a_redirect_to_the_metadata_service_is_refused() -> None:

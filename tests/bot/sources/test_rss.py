@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import tracemalloc
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import httpx
 import pytest
 
@@ -692,3 +694,112 @@ def test_a_failed_fetch_raises_rather_than_returning_a_moved_cursor(
 
     with pytest.raises(SourceError):
         make_source(answer(httpx.Response(200, content=cut))).fetch(SPEC, {"seen": []}, now=NOW)
+
+
+# --- parsing: older dialects and extensions ------------------------------------------------
+# Each of these feeds was missed, in whole or in part, before feedparser read the bytes the
+# defusedxml check had passed (tests/fixtures/rss/README.md lists what each one shows).
+
+
+def dialect(name: str) -> dict[str, FetchedMention]:
+    body = (FIXTURES / "dialects" / name).read_bytes()
+    return by_id(parse_mentions(body, now=NOW, feed_url="https://feeds.example.com/feed"))
+
+
+def test_rss_0_90_items_are_read() -> None:
+    mentions = dialect("rss090.xml")
+
+    floppy = mentions["http://retro.example.org/news/acme-floppy"]
+    assert floppy.url == "http://retro.example.org/news/acme-floppy"
+    assert floppy.title == "Acme floppy emulator ships"
+    assert len(mentions) == 2
+
+
+def test_atom_0_3_entries_are_read_with_their_issued_date_and_the_feed_author() -> None:
+    mentions = dialect("atom03.xml")
+
+    sdk = mentions["tag:devnotes.example.com,2026:acme-sdk-3"]
+    assert sdk.url == "https://devnotes.example.com/2026/01/acme-sdk-3"
+    assert sdk.text == "What changed when we moved to Acme SDK 3."
+    assert sdk.created_at == datetime(2026, 1, 15, 7, 30, tzinfo=UTC)
+    assert sdk.author.display_name == "Kim Lee"
+    assert sdk.lang == "en"
+    limits = mentions["tag:devnotes.example.com,2026:acme-limits"]
+    assert limits.text == "Three tiers, one surprise."
+
+
+def test_rss_2_0_in_the_userland_namespace_is_read() -> None:
+    (post,) = dialect("rss2_userland_ns.xml").values()
+
+    assert post.external_id == "http://weblog.example.net/2026/01/15#a1"
+    assert post.text == "Acme announced today that it has bought a weblog host."
+    assert post.created_at == datetime(2026, 1, 15, 9, 12, tzinfo=UTC)
+    assert post.lang == "en"
+
+
+def test_dates_spelled_in_other_ways_are_read() -> None:
+    mentions = dialect("rss2_odd_dates.xml")
+
+    assert {url.rsplit("/", 1)[1]: m.created_at for url, m in mentions.items()} == {
+        "1": datetime(2026, 1, 15, 9, 30, tzinfo=UTC),  # an offset written +01:00
+        "2": datetime(2026, 1, 15, 0, 0, tzinfo=UTC),  # a day without a time
+        "3": datetime(2026, 1, 15, 7, 45, tzinfo=UTC),  # Greek day and month names
+        # A zone abbreviation neither parser knows is taken as UTC (CET is an hour ahead).
+        "4": datetime(2026, 1, 15, 10, 0, tzinfo=UTC),
+    }
+
+
+def test_a_youtube_video_feed_gives_the_media_description_as_text() -> None:
+    (video,) = dialect("youtube_media.xml").values()
+
+    assert video.external_id == "yt:video:AcMeVid0001"
+    assert video.url == "https://www.youtube.com/watch?v=AcMeVid0001"
+    assert video.text.startswith("The battery is great, the camera less so.")
+    assert video.title == "Acme Phone X review: two weeks later"
+    assert video.author.display_name == "Gadget Reviews"
+
+
+def test_an_rss_item_with_only_media_rss_text_gives_it() -> None:
+    (photo,) = dialect("rss2_media_only.xml").values()
+
+    assert photo.text == "Queue round the block for the new Acme store."
+    assert photo.created_at == datetime(2026, 1, 15, 2, 22, 5, tzinfo=UTC)
+
+
+def test_a_podcast_episode_gives_its_itunes_summary_and_author() -> None:
+    (episode,) = dialect("podcast_itunes.xml").values()
+
+    assert episode.external_id == "https://smallbiz.example.fm/#smallbiz-212"
+    assert episode.text == "Dana talks with a bakery owner who moved her payments to Acme."
+    assert episode.author.display_name == "Dana Cole"
+
+
+def test_an_rss_item_linked_only_by_atom_link_keeps_its_link() -> None:
+    (incident,) = dialect("rss2_atom_link.xml").values()
+
+    assert incident.url == "https://status.example.io/incidents/k2x9"
+    assert incident.external_id == "https://status.example.io/incidents/k2x9"
+
+
+def test_feedparser_only_ever_sees_bytes_the_xml_check_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[object] = []
+    real_parse = feedparser.parse
+
+    def spy(data: object, **kwargs: Any) -> Any:
+        seen.append(data)
+        return real_parse(data, **kwargs)
+
+    monkeypatch.setattr(feedparser, "parse", spy)
+    for name in ("billion_laughs.xml", "external_entity.xml", "rss091_doctype.xml"):
+        with pytest.raises(SourceError, match="DTD"):
+            parse_mentions(fixture_bytes(name), now=NOW)
+    with pytest.raises(SourceError, match="well-formed"):
+        parse_mentions(b"/etc/passwd", now=NOW)  # feedparser would open a path given as bytes
+    assert seen == []
+
+    parse_mentions(fixture_bytes("google_alerts.xml"), now=NOW)
+
+    (data,) = seen
+    assert isinstance(data, io.BytesIO)  # never a string it could take for a URL or a path
