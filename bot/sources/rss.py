@@ -60,6 +60,7 @@ GOOGLE_REDIRECT_HOSTS = frozenset({"google.com", "www.google.com"})
 _EMAIL_WITH_NAME = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
 _BARE_EMAIL = re.compile(r"^\s*\S+@\S+\s*$")
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
+SLASHED_DATES = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 # feedparser's names for text constructs that hold markup.
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _XHTML_TYPE = "application/xhtml+xml"
@@ -422,7 +423,7 @@ def _lang(raw: str | None) -> str | None:
 
 
 def _parse_date(raw: str | None) -> datetime | None:
-    """A UTC time from an RFC 822 date (RSS) or an ISO 8601 one (Atom, dc:date)."""
+    """A UTC time from an RFC 822 date (RSS), an ISO 8601 one (Atom, dc:date) or `Y/m/d H:M:S`."""
     if not raw:
         return None
     raw = raw.strip()
@@ -431,6 +432,13 @@ def _parse_date(raw: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         moment = None
     if moment is None:
+        # feedparser reads `2026/01/15 10:30:00` as 1 December: a wrong date would drop the
+        # entry as stale, so this spelling is read here and never left to it.
+        for spelling in SLASHED_DATES:
+            try:
+                return datetime.strptime(raw, spelling).replace(tzinfo=UTC)
+            except ValueError:
+                continue
         return iso_time(raw)
     return as_utc(moment)  # "-0000" or no zone: the feed said nothing better than UTC
 

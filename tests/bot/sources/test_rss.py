@@ -803,3 +803,13 @@ def test_feedparser_only_ever_sees_bytes_the_xml_check_passed(
 
     (data,) = seen
     assert isinstance(data, io.BytesIO)  # never a string it could take for a URL or a path
+
+
+def test_a_date_written_with_slashes_keeps_its_day_instead_of_falling_out_of_the_window() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+      <item><title>acme news</title><link>https://news.example/a</link>
+        <pubDate>2026/01/15 10:30:00</pubDate></item></channel></rss>"""
+
+    (mention,) = parse_mentions(body, now=NOW, feed_url="https://feeds.example.com/feed")
+
+    assert mention.created_at == datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
