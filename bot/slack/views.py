@@ -82,7 +82,8 @@ def build_score_message(handle: str, authors: list[Author]) -> Message:
         )
     )
     best = authors[0]
-    fallback = f"{escape_mrkdwn(best.handle)}: reach {best.score}/100"
+    reach = "not scored yet" if best.score is None else f"{best.score}/100"
+    fallback = f"{escape_mrkdwn(best.handle)}: reach {reach}"
     return Message(blocks=blocks, text=fallback)
 
 

@@ -103,9 +103,11 @@ def test_score_lists_at_most_ten_authors_and_says_what_reach_is_for() -> None:
 def test_score_for_an_author_not_yet_scored_says_so() -> None:
     author = Author(network="hackernews", external_id="pg", handle="pg")
 
-    body = build_score_message("pg", [author]).to_slack()["blocks"][0]["text"]["text"]
+    message = build_score_message("pg", [author]).to_slack()
+    body = message["blocks"][0]["text"]["text"]
 
     assert "reach not scored yet" in body and "pts" not in body
+    assert message["text"] == "pg: reach not scored yet"  # the notification, not "None/100"
 
 
 def test_score_escapes_names_and_handles_from_outside() -> None:
