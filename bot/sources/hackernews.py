@@ -48,7 +48,7 @@ def parse_mentions(body: bytes) -> list[FetchedMention]:
 
 def parse_author(body: bytes) -> FetchedAuthor | None:
     """Parse a `/api/v1/users/<name>` response; None when it names no user."""
-    return _author_from(_load_object(body, "user"), handle=None)
+    return _author_from(load_json_object(body, "Hacker News user body"), handle=None)
 
 
 class HackerNewsSource:
@@ -130,7 +130,7 @@ class HackerNewsSource:
         body = self._get(url, params=None, not_found_ok=True)
         if body is None:
             return None
-        return _author_from(_load_object(body, "user"), handle=handle)
+        return _author_from(load_json_object(body, "Hacker News user body"), handle=handle)
 
     def _fetch_page(self, query: str, *, since: int, page: int) -> _SearchPage:
         params = {
@@ -165,12 +165,8 @@ def _cursor_mark(cursor: dict[str, Any]) -> int | None:
     return mark
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"Hacker News {what} body")
-
-
 def _parse_search_page(body: bytes) -> _SearchPage:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "Hacker News search body")
     hits = data.get("hits")
     if not isinstance(hits, list):
         raise SourceError("Hacker News search body has no 'hits' list")

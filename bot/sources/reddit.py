@@ -84,7 +84,7 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     Reddit answers `about` one user at a time, so the list holds at most one author; it is a
     list so that every network's `parse_authors` has the same shape.
     """
-    author = _author_from_about(_load_object(body, "user about"))
+    author = _author_from_about(load_json_object(body, "Reddit user about body"))
     return [author] if author is not None else []
 
 
@@ -202,7 +202,7 @@ class RedditSource:
         page = self._api_get(url, params={"raw_json": "1"}, not_found_ok=True)
         if page.status == 404:
             return None
-        return _author_from_about(_load_object(page.body, "user about"))
+        return _author_from_about(load_json_object(page.body, "Reddit user about body"))
 
     def _require_configured(self) -> tuple[str, str]:
         """The client id and secret, or SourceError naming the settings still missing."""
@@ -247,7 +247,7 @@ class RedditSource:
             data={"grant_type": "client_credentials"},
             auth=self._require_configured(),
         )
-        data = _load_object(body, "access token")
+        data = load_json_object(body, "Reddit access token body")
         error = data.get("error")
         if error is not None:  # Reddit reports a refused grant with status 200
             raise SourceError(
@@ -343,12 +343,8 @@ def _id36(fullname: str) -> int:
         return -1
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"Reddit {what} body")
-
-
 def _parse_listing(body: bytes) -> _Listing:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "Reddit search body")
     listing = data.get("data")
     if not isinstance(listing, dict) or not isinstance(listing.get("children"), list):
         raise SourceError("Reddit search body is not a Listing with 'data.children'")

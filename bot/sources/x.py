@@ -79,7 +79,7 @@ def parse_mentions(body: bytes) -> list[FetchedMention]:
 
 def parse_authors(body: bytes) -> list[FetchedAuthor]:
     """Parse the authors a recent-search response carries in `includes.users`."""
-    return list(_users_by_id(_load_object(body, "search").get("includes")).values())
+    return list(_users_by_id(load_json_object(body, "X search body").get("includes")).values())
 
 
 def build_query(spec: SearchSpec) -> str:
@@ -291,12 +291,8 @@ def _problem_suffix(problem: dict[str, Any]) -> str:
     return f": {text}" if text else ""
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"X {what} body")
-
-
 def _parse_search(body: bytes) -> _SearchPage:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "X search body")
     posts = data.get("data")
     meta = data.get("meta")
     if posts is None and not isinstance(meta, dict):
