@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from bot.sources.backlog import Progress, Window, read_backlog_first
 from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
@@ -65,6 +66,9 @@ class XrpcError(SourceError):
         self.name = name
 
 
+_Bounds = tuple[datetime, datetime]  # a backlog: posts with since <= sortAt < until
+
+
 @dataclass(frozen=True, slots=True)
 class _Session:
     access_jwt: str = field(repr=False)
@@ -77,14 +81,6 @@ class _SearchPage:
     sort_times: list[datetime]  # of every post with a readable time, usable or not
     post_count: int
     cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    pages: int
-    complete: bool
-    newest: datetime | None
-    oldest: datetime | None
 
 
 def parse_mentions(body: bytes) -> list[FetchedMention]:
@@ -149,38 +145,46 @@ class BlueskySource:
             raise ValueError("now must be timezone-aware")
         self._require_settings()
         newest = _cursor_time(cursor, "since")
-        backlog = _backlog(cursor)
         seen: dict[str, FetchedMention] = {}
 
-        budget = self._max_pages
-        if backlog is not None:
-            # Half the pages at most, so new posts keep arriving while a backlog drains.
+        def drain(backlog: _Bounds, budget: int) -> tuple[int, _Bounds | None]:
             since, until = backlog
-            done = self._search_window(spec, since, until, budget=max(1, budget // 2), seen=seen)
-            budget -= done.pages
-            backlog = None if done.complete else (since, _lower_until(until, done.oldest))
-        if budget > 0:
-            lower = newest - self._overlap if newest else now - self._backfill
-            window = self._search_window(spec, lower, None, budget=budget, seen=seen)
-            if window.complete:
-                newest = _later(newest, window.newest)
-            elif budget == self._max_pages:
-                newest = _later(newest, window.newest)
-                backlog = (lower, _just_after(window.oldest or now))
-                logger.warning(
-                    "Bluesky search for %r stopped at max_pages=%d; posts from %s to %s are "
-                    "kept as a backlog for the next fetches",
-                    spec.query,
-                    self._max_pages,
-                    _iso(backlog[0]),
-                    _iso(backlog[1]),
-                )
-            else:  # a backlog took part of the pages: read these again next time instead
-                logger.warning(
-                    "Bluesky search for %r: new posts did not fit in the pages left after the "
-                    "backlog; the next fetch reads them again",
-                    spec.query,
-                )
+            done = self._search_window(spec, since, until, budget=budget, seen=seen)
+            return done.pages, None if done.complete else (since, _lower_until(until, done.oldest))
+
+        def read(lower: datetime, budget: int) -> Window[datetime]:
+            return self._search_window(spec, lower, None, budget=budget, seen=seen)
+
+        def cut(lower: datetime, window: Window[datetime]) -> _Bounds:
+            return lower, _just_after(window.oldest or now)
+
+        progress: Progress[datetime, _Bounds] = read_backlog_first(
+            newest,
+            _backlog(cursor),
+            start=newest - self._overlap if newest else now - self._backfill,
+            max_pages=self._max_pages,
+            drain=drain,
+            read=read,
+            cut=cut,
+            later=_later,
+        )
+        newest, backlog = progress.newest, progress.backlog
+        if progress.cut:
+            assert backlog is not None
+            logger.warning(
+                "Bluesky search for %r stopped at max_pages=%d; posts from %s to %s are "
+                "kept as a backlog for the next fetches",
+                spec.query,
+                self._max_pages,
+                _iso(backlog[0]),
+                _iso(backlog[1]),
+            )
+        elif progress.crowded:
+            logger.warning(
+                "Bluesky search for %r: new posts did not fit in the pages left after the "
+                "backlog; the next fetch reads them again",
+                spec.query,
+            )
 
         mentions = sorted(seen.values(), key=lambda m: (m.created_at, m.external_id))
         new_cursor: dict[str, Any] = {}
@@ -213,7 +217,7 @@ class BlueskySource:
         *,
         budget: int,
         seen: dict[str, FetchedMention],
-    ) -> _Window:
+    ) -> Window[datetime]:
         """Read posts with `since <= sortAt < until`, newest first, to the end or `budget`."""
         newest: datetime | None = None
         oldest: datetime | None = None
@@ -235,9 +239,9 @@ class BlueskySource:
                 oldest = min(page.sort_times) if oldest is None else min(oldest, *page.sort_times)
             ignored_since = bool(page.sort_times) and max(page.sort_times) < since
             if page.post_count == 0 or not page.cursor or ignored_since:
-                return _Window(pages, True, newest, oldest)
+                return Window(pages, True, newest, oldest)
             page_cursor = page.cursor
-        return _Window(budget, False, newest, oldest)
+        return Window(budget, False, newest, oldest)
 
     def _authors(self, mentions: list[FetchedMention]) -> dict[str, FetchedAuthor]:
         """Fetch the authors' profiles (25 a call), keyed by the handle their mentions carry."""
@@ -365,7 +369,7 @@ def _cursor_time(cursor: dict[str, Any], key: str) -> datetime | None:
     return parsed
 
 
-def _backlog(cursor: dict[str, Any]) -> tuple[datetime, datetime] | None:
+def _backlog(cursor: dict[str, Any]) -> _Bounds | None:
     backlog = cursor.get("backlog", {})
     if not isinstance(backlog, dict):
         raise ValueError(f"Bluesky cursor 'backlog' must be an object, got {backlog!r}")

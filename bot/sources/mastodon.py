@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from bot.sources.backlog import Progress, Window, read_backlog_first
 from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
 from bot.sources.fields import iso_time, opt_count, opt_str
 from bot.sources.http import RETRIES, HttpGetter, Page, load_json, load_json_object
@@ -50,15 +51,6 @@ _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 class _StatusPage:
     mentions: list[FetchedMention]
     ids: list[str]  # the page's own status ids, usable or not, for cursors and paging
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    pages: int
-    complete: bool  # an empty page was reached
-    newest: str | None
-    oldest: str | None
-    offset: int  # where the next page of the window would start
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,38 +153,46 @@ class MastodonSource:
     ) -> dict[str, Any]:
         """Read any backlog, then the search since the cursor; return the search's cursor."""
         newest = _cursor_id(old, "min_id")
-        backlog = _backlog(old)
-        budget = self._max_pages
-        if backlog is not None:
-            # Half the pages at most, so new statuses keep arriving while a backlog drains.
-            done = self._search_window(query, backlog, budget=max(1, budget // 2), seen=seen)
-            budget -= done.pages
-            backlog = None if done.complete else _Backlog(backlog.low, backlog.high, done.offset)
-        if budget > 0:
-            lower = (
-                _shift(newest, -self._overlap_ms) if newest else _snowflake(now - self._backfill)
+
+        def drain(backlog: _Backlog, budget: int) -> tuple[int, _Backlog | None]:
+            done = self._search_window(query, backlog, budget=budget, seen=seen)
+            left = None if done.complete else _Backlog(backlog.low, backlog.high, done.offset)
+            return done.pages, left
+
+        def read(lower: str, budget: int) -> Window[str]:
+            return self._search_window(query, _Backlog(lower, None), budget=budget, seen=seen)
+
+        def cut(lower: str, window: Window[str]) -> _Backlog:
+            assert window.oldest is not None  # a read is cut short only after a full page
+            return _Backlog(lower, _shift(window.oldest, BOUND_SLACK_MS))
+
+        progress: Progress[str, _Backlog] = read_backlog_first(
+            newest,
+            _backlog(old),
+            start=_shift(newest, -self._overlap_ms) if newest else _snowflake(now - self._backfill),
+            max_pages=self._max_pages,
+            drain=drain,
+            read=read,
+            cut=cut,
+            later=_newer,
+        )
+        newest, backlog = progress.newest, progress.backlog
+        if progress.cut:
+            assert backlog is not None
+            logger.warning(
+                "Mastodon search for %r stopped at max_pages=%d; statuses between ids %s "
+                "and %s are kept as a backlog for the next fetches",
+                query,
+                self._max_pages,
+                backlog.low,
+                backlog.high,
             )
-            window = self._search_window(query, _Backlog(lower, None), budget=budget, seen=seen)
-            if window.complete:
-                newest = _newer(newest, window.newest)
-            elif budget == self._max_pages:
-                assert window.oldest is not None  # a read is cut short only after a full page
-                newest = _newer(newest, window.newest)
-                backlog = _Backlog(lower, _shift(window.oldest, BOUND_SLACK_MS))
-                logger.warning(
-                    "Mastodon search for %r stopped at max_pages=%d; statuses between ids %s "
-                    "and %s are kept as a backlog for the next fetches",
-                    query,
-                    self._max_pages,
-                    backlog.low,
-                    backlog.high,
-                )
-            else:  # a backlog took part of the pages: read these again next time instead
-                logger.warning(
-                    "Mastodon search for %r: new statuses did not fit in the pages left after "
-                    "the backlog; the next fetch reads them again",
-                    query,
-                )
+        elif progress.crowded:
+            logger.warning(
+                "Mastodon search for %r: new statuses did not fit in the pages left after "
+                "the backlog; the next fetch reads them again",
+                query,
+            )
         result: dict[str, Any] = {}
         if newest is not None:
             result["min_id"] = newest
@@ -206,7 +206,7 @@ class MastodonSource:
 
     def _search_window(
         self, query: str, window: _Backlog, *, budget: int, seen: dict[str, FetchedMention]
-    ) -> _Window:
+    ) -> Window[str]:
         """Read hits between two ids newest first, by offset, until an empty page or `budget`."""
         newest: str | None = None
         oldest: str | None = None
@@ -225,14 +225,14 @@ class MastodonSource:
                 params["offset"] = str(offset)
             page = _parse_status_page(self._get("/api/v2/search", params).body)
             if not page.ids:
-                return _Window(pages, True, newest, oldest, offset)
+                return Window(pages, True, newest, oldest, offset)
             _keep(page.mentions, seen)
             newest = _newer(newest, max(page.ids, key=_id_order))
             oldest = _older(oldest, min(page.ids, key=_id_order))
             # Hits the server filtered out still took their place: offsets count what we got,
             # so at worst a page repeats a few statuses, and nothing is skipped.
             offset += len(page.ids)
-        return _Window(budget, False, newest, oldest, offset)
+        return Window(budget, False, newest, oldest, offset)
 
     # --- hashtag timelines ---------------------------------------------------------------
 
