@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import SecretStr
@@ -42,6 +42,7 @@ def build_sources(
     *,
     feed_http: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Source]:
     """Every network's source, keyed by name; unconfigured ones say what they miss.
 
@@ -54,9 +55,10 @@ def build_sources(
             backfill=backfill,
             allow_private=settings.allow_private_urls,
             sleep=sleep,
+            clock=clock,
         ),
         "appstore": AppStoreSource(
-            http, base_url=settings.appstore_url, backfill=backfill, sleep=sleep
+            http, base_url=settings.appstore_url, backfill=backfill, sleep=sleep, clock=clock
         ),
         "stackexchange": StackExchangeSource(
             http,
@@ -64,9 +66,10 @@ def build_sources(
             key=_secret(settings.stackexchange_key),
             backfill=backfill,
             sleep=sleep,
+            clock=clock,
         ),
         "hackernews": HackerNewsSource(
-            http, base_url=settings.hackernews_url, backfill=backfill, sleep=sleep
+            http, base_url=settings.hackernews_url, backfill=backfill, sleep=sleep, clock=clock
         ),
         "mastodon": MastodonSource(
             http,
@@ -74,6 +77,7 @@ def build_sources(
             access_token=_secret(settings.mastodon_access_token),
             backfill=backfill,
             sleep=sleep,
+            clock=clock,
         ),
         "bluesky": BlueskySource(
             http,
@@ -82,6 +86,7 @@ def build_sources(
             app_password=_secret(settings.bluesky_app_password),
             backfill=backfill,
             sleep=sleep,
+            clock=clock,
         ),
         "reddit": RedditSource(
             http,
@@ -92,6 +97,7 @@ def build_sources(
             user_agent=settings.reddit_user_agent,
             backfill=backfill,
             sleep=sleep,
+            clock=clock,
         ),
         "x": XSource(
             http,
@@ -99,5 +105,6 @@ def build_sources(
             bearer_token=_secret(settings.x_bearer_token),
             backfill=backfill,
             sleep=sleep,
+            clock=clock,
         ),
     }

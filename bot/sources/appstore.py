@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +24,8 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import http_url, iso_time
-from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -67,31 +66,18 @@ def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating) + f" ({rating}/5)"
 
 
-class AppStoreSource:
+class AppStoreSource(HttpSource):
     """Reads an app's newest customer reviews in one App Store storefront."""
 
     name = NETWORK
+    label = "App Store"
+    default_base_url = "https://itunes.apple.com"
     missing_settings: tuple[str, ...] = ()  # the feed is public
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://itunes.apple.com",
-        backfill: timedelta = timedelta(hours=24),
-        max_pages: int = MAX_PAGES,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not 1 <= max_pages <= MAX_PAGES:
+    def __init__(self, client: httpx.Client, **options: Unpack[HttpOptions]) -> None:
+        if not 1 <= options.get("max_pages", MAX_PAGES) <= MAX_PAGES:
             raise ValueError(f"max_pages must be between 1 and {MAX_PAGES}")
-        self._http = HttpGetter(
-            "App Store", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
-        self._backfill = backfill
-        self._max_pages = max_pages
+        super().__init__(client, **options)
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return the reviews not seen before, paging until a page brings nothing new.

@@ -18,11 +18,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -36,8 +34,9 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_count, opt_str
-from bot.sources.http import RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
 from bot.sources.http import post as http_post
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -97,37 +96,24 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     return [a for a in (_author_from(p) for p in profiles if isinstance(p, dict)) if a]
 
 
-class BlueskySource:
+class BlueskySource(HttpSource):
     """Reads posts matching a query from Bluesky's search, signed in as one account."""
 
     name = NETWORK
+    label = "Bluesky"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = DEFAULT_BASE_URL,
         handle: str | None = None,
         app_password: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        sleep: Callable[[float], None] = time.sleep,
-        retries: int = RETRIES,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._client = client
-        self._http = HttpGetter(
-            "Bluesky", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._handle = (handle or "").strip().lstrip("@") or None
         self._password = app_password or None
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
         self._session: _Session | None = None
         self._session_lock = threading.Lock()  # fetches run in threads and share one session
         self.missing_settings: tuple[str, ...] = tuple(

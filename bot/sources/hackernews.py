@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from bot.sources.base import (
     FetchedAuthor,
@@ -21,7 +17,8 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import epoch_time, iso_time, opt_int, opt_str
-from bot.sources.http import RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
+from bot.sources.httpsource import HttpSource
 from bot.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -51,34 +48,13 @@ def parse_author(body: bytes) -> FetchedAuthor | None:
     return _author_from(load_json_object(body, "Hacker News user body"), handle=None)
 
 
-class HackerNewsSource:
+class HackerNewsSource(HttpSource):
     """Reads stories and comments matching a query from Hacker News via Algolia."""
 
     name = NETWORK
+    label = "Hacker News"
+    default_base_url = "https://hn.algolia.com"
     missing_settings: tuple[str, ...] = ()  # the API needs no credentials
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://hn.algolia.com",
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Hacker News", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._max_body_bytes = max_body_bytes
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return mentions matching `spec` since the cursor (minus overlap), and the new cursor."""

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Unpack
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -32,7 +30,8 @@ import httpx
 from bot.sources.backlog import Progress, Window, read_backlog_first
 from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
 from bot.sources.fields import iso_time, opt_count, opt_str
-from bot.sources.http import RETRIES, HttpGetter, Page, load_json, load_json_object
+from bot.sources.http import Page, load_json, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -72,34 +71,23 @@ def parse_account(body: bytes) -> FetchedAuthor | None:
     return _author_from(load_json_object(body, "Mastodon account body"))
 
 
-class MastodonSource:
+class MastodonSource(HttpSource):
     """Reads statuses matching a query, and its hashtags' timelines, from one Mastodon server."""
 
     name = NETWORK
+    label = "Mastodon"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = DEFAULT_BASE_URL,
         access_token: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        sleep: Callable[[float], None] = time.sleep,
-        retries: int = RETRIES,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Mastodon", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._token = access_token or None
-        self._backfill = backfill
-        self._overlap_ms = int(overlap.total_seconds() * 1000)
-        self._max_pages = max_pages
+        self._overlap_ms = int(self._overlap.total_seconds() * 1000)
         self.missing_settings: tuple[str, ...] = () if self._token else ("MASTODON_ACCESS_TOKEN",)
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:

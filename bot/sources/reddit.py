@@ -15,11 +15,9 @@ with a warning, so that a flood can't pin every fetch to the same pages forever.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -32,15 +30,9 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
-from bot.sources.http import (
-    ERROR_SNIPPET_BYTES,
-    RETRIES,
-    HttpGetter,
-    Page,
-    load_json_object,
-    retry_after_s,
-)
+from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -88,48 +80,28 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     return [author] if author is not None else []
 
 
-class RedditSource:
+class RedditSource(HttpSource):
     """Reads submissions matching a query from Reddit's search, as an application-only client."""
 
     name = NETWORK
+    label = "Reddit"
+    default_base_url = "https://oauth.reddit.com"
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = "https://oauth.reddit.com",
         auth_url: str = "https://www.reddit.com",
         client_id: str | None = None,
         client_secret: str | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._client = client
-        self._http = HttpGetter(
-            "Reddit",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._auth_url = auth_url.rstrip("/")
         self._client_id = client_id or None
         self._client_secret = client_secret or None
         self._user_agent = user_agent
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._clock = clock
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
         missing = []

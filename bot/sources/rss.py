@@ -12,12 +12,11 @@ import email.utils
 import hashlib
 import logging
 import re
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped,unused-ignore]
@@ -32,7 +31,7 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import as_utc, http_url, iso_time, opt_str
-from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.sources.netsafe import UnsafeURL, check_url
 from bot.text import clean_text, html_to_text
 
@@ -125,31 +124,17 @@ def parse_mentions(
     return [m for m in (parse(item, info, now) for item in items) if m is not None]
 
 
-class RssSource:
+class RssSource(HttpSource):
     """Reads a user-supplied RSS or Atom feed (e.g. a Google Alert) with conditional GETs."""
 
     name = NETWORK
+    label = "RSS"
     missing_settings: tuple[str, ...] = ()  # feeds need no credentials
 
     def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        backfill: timedelta = timedelta(hours=24),
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        allow_private: bool = False,
+        self, client: httpx.Client, *, allow_private: bool = False, **options: Unpack[HttpOptions]
     ) -> None:
-        self._http = HttpGetter(
-            "RSS",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            allow_private=allow_private,
-        )
-        self._backfill = backfill
+        super().__init__(client, allow_private=allow_private, **options)
         self._allow_private = allow_private
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:

@@ -13,11 +13,9 @@ import logging
 import math
 import re
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Unpack
 
 import httpx
 
@@ -30,13 +28,8 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import epoch_time, http_url, opt_int, opt_str
-from bot.sources.http import (
-    DEFAULT_RETRY_AFTER_S,
-    MAX_BODY_BYTES,
-    RETRIES,
-    HttpGetter,
-    load_json_object,
-)
+from bot.sources.http import DEFAULT_RETRY_AFTER_S, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -82,42 +75,20 @@ def parse_authors(body: bytes, *, site: str = DEFAULT_SITE) -> list[FetchedAutho
     return [a for a in authors if a is not None and a.handle]
 
 
-class StackExchangeSource:
+class StackExchangeSource(HttpSource):
     """Reads questions matching a query on one Stack Exchange site, newest first."""
 
     name = NETWORK
+    label = "Stack Exchange"
+    default_base_url = "https://api.stackexchange.com"
     missing_settings: tuple[str, ...] = ()  # a key only raises the daily quota
 
     def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://api.stackexchange.com",
-        key: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, client: httpx.Client, *, key: str | None = None, **options: Unpack[HttpOptions]
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Stack Exchange",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._key = key or None
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._clock = clock  # real time, for `backoff`; fetch's `now` is the watch's time
+        # self._clock is real time, for `backoff`; fetch's `now` is the watch's time.
         self._hold_lock = threading.Lock()
         self._held_until: dict[str, datetime] = {}
 

@@ -16,11 +16,9 @@ import html
 import json
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -34,7 +32,8 @@ from bot.sources.base import (
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_float, opt_int, opt_str
-from bot.sources.http import ERROR_SNIPPET_BYTES, RETRIES, HttpGetter, load_json_object
+from bot.sources.http import ERROR_SNIPPET_BYTES, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -100,36 +99,22 @@ def snowflake_time(post_id: int) -> datetime:
     return datetime.fromtimestamp(((post_id >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)
 
 
-class XSource:
+class XSource(HttpSource):
     """Reads recent posts matching a query from X, with an app-only bearer token."""
 
     name = NETWORK
+    label = "X"
+    default_base_url = "https://api.x.com"
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = "https://api.x.com",
         bearer_token: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "X",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._bearer_token = bearer_token or None
-        self._backfill = backfill
-        self._max_pages = max_pages
         self.missing_settings: tuple[str, ...] = (
             ("X_BEARER_TOKEN",) if self._bearer_token is None else ()
         )
