@@ -19,10 +19,10 @@ from bot.config import Settings
 from bot.services.deps import Deps, utcnow
 from bot.slack.chat import ConsoleChat, SlackChat
 from bot.slack.clients import poster_client
-from bot.sources import build_sources
+from bot.sources import REGISTRY, Registry, build_sources
 from bot.sources.base import Source
 from bot.sources.netsafe import guarded_transport
-from bot.sources.sample import SampleSource
+from bot.sources.sample import SAMPLE, SampleSource
 from bot.store import migrate
 from bot.store.db import make_engine
 
@@ -63,6 +63,7 @@ def open_engine(settings: Settings) -> Iterator[Engine]:
 def open_sources(
     settings: Settings,
     *,
+    networks: Registry = REGISTRY,
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[dict[str, Source]]:
@@ -71,7 +72,9 @@ def open_sources(
         make_http_client() as http,
         make_http_client(guarded=not settings.allow_private_urls) as feeds,
     ):
-        yield build_sources(settings, http, feed_http=feeds, sleep=sleep, clock=clock)
+        yield build_sources(
+            settings, http, feed_http=feeds, sleep=sleep, clock=clock, networks=networks
+        )
 
 
 @contextmanager
@@ -86,7 +89,7 @@ def open_deps(settings: Settings, *, console: TextIO | None = None) -> Iterator[
                 settings,
                 engine,
                 ConsoleChat(console),
-                {**sources, "sample": SampleSource()},
+                {**sources, SAMPLE.key: SampleSource()},
                 pace_posts=False,
             )
         else:

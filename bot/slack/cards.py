@@ -21,20 +21,9 @@ from slack_sdk.models.blocks import (
 
 from bot.slack import ids
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, safe_http_url
+from bot.sources import REGISTRY
 from bot.store.models import Author, Card, CardState, EventKind, Mention
 from bot.text import clean_text, strip_control, truncate
-
-NETWORK_NAMES: dict[str, str] = {
-    "hackernews": "Hacker News",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "reddit": "Reddit",
-    "x": "X",
-    "rss": "RSS",
-    "appstore": "App Store",
-    "stackexchange": "Stack Exchange",
-    "sample": "Sample",
-}
 
 # Budgets for outside text, in characters (counted as UTF-16 units, see `_fit`). Each block
 # holds at most one long piece, so the sums stay well inside Slack's 3000 per text object.
@@ -78,7 +67,7 @@ class Message:
 
 def network_name(network: str) -> str:
     """Return the human name of a network, e.g. "Hacker News" for "hackernews"."""
-    return NETWORK_NAMES.get(network, network)
+    return REGISTRY.name_of(network)
 
 
 def build_mention_card(mention: Mention, author: Author | None, card: Card) -> Message:

@@ -31,12 +31,14 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_count, opt_str
 from bot.sources.http import load_json_object
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ PROFILE_URL = "https://bsky.app/profile/{}"
 INVALID_HANDLE = "handle.invalid"  # what the AppView shows when a handle no longer verifies
 MAX_SESSION_BODY_BYTES = 1_000_000
 ERROR_MESSAGE_CHARS = 200
+BASE_URL = Setting("OVERHEARD_BLUESKY_URL")
+HANDLE = Setting("BLUESKY_HANDLE", required=True)
+APP_PASSWORD = Setting("BLUESKY_APP_PASSWORD", required=True)
 # Statuses a signed-in GET may answer with that we read ourselves (token expiry, XRPC errors).
 _XRPC_STATUSES = frozenset({200, 400, 401})
 # getProfile's answers for an actor that is gone: no metrics, not a failure.
@@ -96,11 +101,30 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     return [a for a in (_author_from(p) for p in profiles if isinstance(p, dict)) if a]
 
 
+def _build(kit: SourceKit) -> Source:
+    return BlueskySource(
+        kit.http,
+        handle=kit.value(HANDLE),
+        app_password=kit.value(APP_PASSWORD),
+        **kit.http_options(BASE_URL),
+    )
+
+
+BLUESKY = Network(
+    key=NETWORK,
+    name="Bluesky",
+    web_url="https://bsky.app",
+    build=_build,
+    dialect=Dialect(exclude="-", sigils=True),
+    settings=(BASE_URL, HANDLE, APP_PASSWORD),
+)
+
+
 class BlueskySource(HttpSource):
     """Reads posts matching a query from Bluesky's search, signed in as one account."""
 
     name = NETWORK
-    label = "Bluesky"
+    label = BLUESKY.name
     default_base_url = DEFAULT_BASE_URL
 
     def __init__(
@@ -116,13 +140,8 @@ class BlueskySource(HttpSource):
         self._password = app_password or None
         self._session: _Session | None = None
         self._session_lock = threading.Lock()  # fetches run in threads and share one session
-        self.missing_settings: tuple[str, ...] = tuple(
-            setting
-            for setting, value in (
-                ("BLUESKY_HANDLE", self._handle),
-                ("BLUESKY_APP_PASSWORD", self._password),
-            )
-            if value is None
+        self.missing_settings = BLUESKY.missing(
+            {HANDLE.env: self._handle, APP_PASSWORD.env: self._password}
         )
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:

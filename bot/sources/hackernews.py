@@ -14,11 +14,13 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, iso_time, opt_int, opt_str
 from bot.sources.http import load_json_object
 from bot.sources.httpsource import HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
 HITS_PER_PAGE = 100
 SEARCH_TAGS = "(story,comment)"
+BASE_URL = Setting("OVERHEARD_HACKERNEWS_URL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +51,25 @@ def parse_author(body: bytes) -> FetchedAuthor | None:
     return _author_from(load_json_object(body, "Hacker News user body"), handle=None)
 
 
+def _build(kit: SourceKit) -> Source:
+    return HackerNewsSource(kit.http, **kit.http_options(BASE_URL))
+
+
+HACKER_NEWS = Network(
+    key=NETWORK,
+    name="Hacker News",
+    web_url="https://news.ycombinator.com",
+    build=_build,
+    dialect=Dialect(exclude="-"),
+    settings=(BASE_URL,),  # the API needs no credentials
+)
+
+
 class HackerNewsSource(HttpSource):
     """Reads stories and comments matching a query from Hacker News via Algolia."""
 
     name = NETWORK
-    label = "Hacker News"
+    label = HACKER_NEWS.name
     default_base_url = "https://hn.algolia.com"
     missing_settings: tuple[str, ...] = ()  # the API needs no credentials
 

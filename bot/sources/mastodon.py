@@ -28,10 +28,18 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from bot.sources.backlog import Progress, Window, read_backlog_first
-from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
+from bot.sources.base import (
+    FetchedAuthor,
+    FetchedMention,
+    FetchResult,
+    SearchSpec,
+    Source,
+    SourceError,
+)
 from bot.sources.fields import iso_time, opt_count, opt_str
 from bot.sources.http import Page, load_json, load_json_object
 from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -42,7 +50,9 @@ PAGE_LIMIT = 40  # the most statuses Mastodon returns per page
 SNOWFLAKE_SHIFT = 16  # an id is milliseconds since the epoch shifted left by 16 bits
 # An `after:`/`before:` bound drops sub-second precision: widen backlog bounds by a second.
 BOUND_SLACK_MS = 1000
-NOT_CONFIGURED = "Mastodon full-text search not configured: set MASTODON_ACCESS_TOKEN"
+BASE_URL = Setting("OVERHEARD_MASTODON_URL")
+ACCESS_TOKEN = Setting("MASTODON_ACCESS_TOKEN", required=True)  # hashtag timelines work without
+NOT_CONFIGURED = f"Mastodon full-text search not configured: set {ACCESS_TOKEN.env}"
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
 
@@ -71,11 +81,29 @@ def parse_account(body: bytes) -> FetchedAuthor | None:
     return _author_from(load_json_object(body, "Mastodon account body"))
 
 
+def _build(kit: SourceKit) -> Source:
+    return MastodonSource(
+        kit.http,
+        access_token=kit.value(ACCESS_TOKEN),
+        **kit.http_options(BASE_URL),
+    )
+
+
+MASTODON = Network(
+    key=NETWORK,
+    name="Mastodon",
+    web_url=DEFAULT_BASE_URL,
+    build=_build,
+    dialect=Dialect(sigils=True),
+    settings=(BASE_URL, ACCESS_TOKEN),
+)
+
+
 class MastodonSource(HttpSource):
     """Reads statuses matching a query, and its hashtags' timelines, from one Mastodon server."""
 
     name = NETWORK
-    label = "Mastodon"
+    label = MASTODON.name
     default_base_url = DEFAULT_BASE_URL
 
     def __init__(
@@ -88,7 +116,7 @@ class MastodonSource(HttpSource):
         super().__init__(client, **options)
         self._token = access_token or None
         self._overlap_ms = int(self._overlap.total_seconds() * 1000)
-        self.missing_settings: tuple[str, ...] = () if self._token else ("MASTODON_ACCESS_TOKEN",)
+        self.missing_settings = MASTODON.missing({ACCESS_TOKEN.env: self._token})
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return statuses from the search and each hashtag newer than their cursors."""

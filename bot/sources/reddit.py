@@ -27,12 +27,14 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,11 @@ DEFAULT_TOKEN_LIFETIME_S = 3600.0  # when the token answer leaves out expires_in
 DELETED_AUTHOR = "[deleted]"
 # What Reddit leaves in `selftext` once a post is taken down.
 REMOVED_TEXTS = frozenset({"[removed]", "[deleted]", "[ Removed by Reddit ]"})
+BASE_URL = Setting("OVERHEARD_REDDIT_URL")
+AUTH_URL = Setting("OVERHEARD_REDDIT_AUTH_URL")
+CLIENT_ID = Setting("REDDIT_CLIENT_ID", required=True)
+CLIENT_SECRET = Setting("REDDIT_CLIENT_SECRET", required=True)
+USER_AGENT = Setting("REDDIT_USER_AGENT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +87,32 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     return [author] if author is not None else []
 
 
+def _build(kit: SourceKit) -> Source:
+    return RedditSource(
+        kit.http,
+        auth_url=kit.text(AUTH_URL),
+        client_id=kit.value(CLIENT_ID),
+        client_secret=kit.value(CLIENT_SECRET),
+        user_agent=kit.text(USER_AGENT),
+        **kit.http_options(BASE_URL),
+    )
+
+
+REDDIT = Network(
+    key=NETWORK,
+    name="Reddit",
+    web_url=WEB_URL,
+    build=_build,
+    dialect=Dialect(or_operator=True, exclude="NOT ", site="site:"),
+    settings=(BASE_URL, AUTH_URL, CLIENT_ID, CLIENT_SECRET, USER_AGENT),
+)
+
+
 class RedditSource(HttpSource):
     """Reads submissions matching a query from Reddit's search, as an application-only client."""
 
     name = NETWORK
-    label = "Reddit"
+    label = REDDIT.name
     default_base_url = "https://oauth.reddit.com"
 
     def __init__(
@@ -104,12 +132,9 @@ class RedditSource(HttpSource):
         self._user_agent = user_agent
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
-        missing = []
-        if self._client_id is None:
-            missing.append("REDDIT_CLIENT_ID")
-        if self._client_secret is None:
-            missing.append("REDDIT_CLIENT_SECRET")
-        self.missing_settings: tuple[str, ...] = tuple(missing)
+        self.missing_settings = REDDIT.missing(
+            {CLIENT_ID.env: self._client_id, CLIENT_SECRET.env: self._client_secret}
+        )
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return submissions matching `spec` newer than the cursor, and the cursor to store."""

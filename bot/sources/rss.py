@@ -28,11 +28,13 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import as_utc, http_url, iso_time, opt_str
 from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.sources.netsafe import UnsafeURL, check_url
+from bot.sources.network import Dialect, Network, OptionError, SourceKit, WatchOption
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -124,11 +126,42 @@ def parse_mentions(
     return [m for m in (parse(item, info, now) for item in items) if m is not None]
 
 
+def _check_feed_url(value: str, *, allow_private: bool) -> str:
+    try:
+        return check_url(value, allow_private=allow_private)
+    except UnsafeURL as exc:
+        raise OptionError(f"feed URL refused: {exc}") from exc
+
+
+FEED_URL = WatchOption(
+    name="feed_url",
+    flag="--feed-url",
+    help="the feed to read (e.g. a Google Alerts feed)",
+    required=True,
+    missing="an rss watch needs --feed-url",
+    check=_check_feed_url,
+)
+
+
+def _build(kit: SourceKit) -> Source:
+    return RssSource(kit.feed_http, allow_private=kit.allow_private, **kit.http_options())
+
+
+RSS = Network(
+    key=NETWORK,
+    name="RSS",
+    build=_build,
+    dialect=Dialect(whole_feed=True),
+    options=(FEED_URL,),
+    host_option=FEED_URL.name,  # be polite to each feed's host, not to feeds as a whole
+)
+
+
 class RssSource(HttpSource):
     """Reads a user-supplied RSS or Atom feed (e.g. a Google Alert) with conditional GETs."""
 
     name = NETWORK
-    label = "RSS"
+    label = RSS.name
     missing_settings: tuple[str, ...] = ()  # feeds need no credentials
 
     def __init__(
@@ -141,12 +174,13 @@ class RssSource(HttpSource):
         """Return the feed's entries not seen before (first run: within the backfill window)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        if not spec.feed_url:
+        feed_url = spec.options.get(FEED_URL.name)
+        if not feed_url:
             raise SourceError("RSS watch has no feed URL")
         try:
-            url = check_url(spec.feed_url, allow_private=self._allow_private)
+            url = check_url(feed_url, allow_private=self._allow_private)
         except UnsafeURL as exc:
-            raise SourceError(f"RSS feed {spec.feed_url!r} refused: {exc}") from exc
+            raise SourceError(f"RSS feed {feed_url!r} refused: {exc}") from exc
         state = _FeedCursor.load(cursor)
 
         headers = {"Accept": ACCEPT}

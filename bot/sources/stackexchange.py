@@ -25,11 +25,19 @@ from bot.sources.base import (
     FetchResult,
     RateLimited,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, http_url, opt_int, opt_str
 from bot.sources.http import DEFAULT_RETRY_AFTER_S, load_json_object
 from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import (
+    Network,
+    OptionError,
+    Setting,
+    SourceKit,
+    WatchOption,
+)
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -52,6 +60,10 @@ OWN_DOMAIN_SITES = frozenset(
 _SITE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$")
 _LOCAL_SITE = re.compile(r"^(?P<lang>[a-z]{2})\.stackoverflow$")
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds")
+# What a watch may store; a fetch also lower-cases what it is given.
+_WATCH_SITE = re.compile(r"^[a-z0-9.-]{2,64}$")
+BASE_URL = Setting("OVERHEARD_STACKEXCHANGE_URL")
+KEY = Setting("STACKEXCHANGE_KEY")  # optional: raises the daily quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +87,39 @@ def parse_authors(body: bytes, *, site: str = DEFAULT_SITE) -> list[FetchedAutho
     return [a for a in authors if a is not None and a.handle]
 
 
+def _check_site(value: str, *, allow_private: bool) -> str:
+    if not _WATCH_SITE.match(value):
+        raise OptionError("--site takes a Stack Exchange site name, like stackoverflow")
+    return value
+
+
+SITE = WatchOption(
+    name="site",
+    flag="--site",
+    help=f"the site (default {DEFAULT_SITE})",  # not stored: the fetch falls back to it
+    check=_check_site,
+)
+
+
+def _build(kit: SourceKit) -> Source:
+    return StackExchangeSource(kit.http, key=kit.value(KEY), **kit.http_options(BASE_URL))
+
+
+STACK_EXCHANGE = Network(
+    key=NETWORK,
+    name="Stack Exchange",
+    web_url="https://stackexchange.com",
+    build=_build,
+    options=(SITE,),
+    settings=(BASE_URL, KEY),
+)
+
+
 class StackExchangeSource(HttpSource):
     """Reads questions matching a query on one Stack Exchange site, newest first."""
 
     name = NETWORK
-    label = "Stack Exchange"
+    label = STACK_EXCHANGE.name
     default_base_url = "https://api.stackexchange.com"
     missing_settings: tuple[str, ...] = ()  # a key only raises the daily quota
 
@@ -96,7 +136,7 @@ class StackExchangeSource(HttpSource):
         """Return questions matching `spec` since the cursor (minus overlap), oldest first."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        site = _valid_site(spec.site)
+        site = _valid_site(spec.options.get(SITE.name))
         old_mark = _cursor_mark(cursor)
         if old_mark is None:
             fromdate = math.floor((now - self._backfill).timestamp())

@@ -29,11 +29,13 @@ from bot.sources.base import (
     FetchResult,
     RateLimited,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, load_json_object
 from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ PROBLEM_STATUSES = frozenset({400, 401, 402, 403})
 UNDETERMINED_LANGS = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst"})
 _RETWEET_FILTER = re.compile(r"(?:^|[\s(])-is:retweet\b", re.IGNORECASE)
 _LANG_OPERATOR = re.compile(r"(?:^|[\s(])-?lang:", re.IGNORECASE)
+BASE_URL = Setting("OVERHEARD_X_URL")
+BEARER_TOKEN = Setting("X_BEARER_TOKEN", required=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +103,31 @@ def snowflake_time(post_id: int) -> datetime:
     return datetime.fromtimestamp(((post_id >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)
 
 
+def _build(kit: SourceKit) -> Source:
+    return XSource(
+        kit.http,
+        bearer_token=kit.value(BEARER_TOKEN),
+        **kit.http_options(BASE_URL),
+    )
+
+
+X = Network(
+    key=NETWORK,
+    name="X",
+    web_url=WEB_URL,
+    build=_build,
+    dialect=Dialect(
+        or_operator=True, exclude="-", sigils=True, author="from:", site="url:", lang="lang:"
+    ),
+    settings=(BASE_URL, BEARER_TOKEN),
+)
+
+
 class XSource(HttpSource):
     """Reads recent posts matching a query from X, with an app-only bearer token."""
 
     name = NETWORK
-    label = "X"
+    label = X.name
     default_base_url = "https://api.x.com"
 
     def __init__(
@@ -115,16 +139,14 @@ class XSource(HttpSource):
     ) -> None:
         super().__init__(client, **options)
         self._bearer_token = bearer_token or None
-        self.missing_settings: tuple[str, ...] = (
-            ("X_BEARER_TOKEN",) if self._bearer_token is None else ()
-        )
+        self.missing_settings = X.missing({BEARER_TOKEN.env: self._bearer_token})
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return posts matching `spec` newer than the cursor's since_id, and the new cursor."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         if self._bearer_token is None:
-            raise SourceError("X is not configured: set X_BEARER_TOKEN")
+            raise SourceError(f"X is not configured: set {BEARER_TOKEN.env}")
         old_since = _cursor_since_id(cursor)
         params = {
             "query": build_query(spec),
