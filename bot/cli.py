@@ -203,14 +203,21 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     """Search the networks now and print the cards that would be posted; store nothing."""
     from bot.services.preview import preview_cards
 
+    options = _network_options(args)
     with open_sources(settings, networks=args.networks) as sources:
-        names = args.source or [n for n, s in sources.items() if not s.missing_settings]
+        # By default, every network that can run: configured, and given the options it needs
+        # (an rss feed URL, an app id); otherwise a preview without --source always failed.
+        names = args.source or [
+            name
+            for name, source in sources.items()
+            if not source.missing_settings and not args.networks[name].lacks_options(options)
+        ]
         try:
             report = preview_cards(
                 args.query,
                 names,
                 sources,
-                options=_network_options(args),
+                options=options,
                 now=utcnow(),
                 allow_private_urls=settings.allow_private_urls,
                 limit=args.limit,

@@ -271,6 +271,22 @@ def test_watch_add_refuses_a_declared_option_that_is_missing_bad_or_misplaced(
     assert _stored(sqlite_engine) == []
 
 
+def test_preview_without_sources_searches_the_networks_that_have_what_they_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = FakeSource()
+    networks = Registry(
+        (Network(key="plain", name="Plain", build=lambda kit: plain), FAKE),
+    )
+    settings = make_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'overheard.db'}")
+    args = build_parser(networks).parse_args(["preview", "acme"])
+
+    assert args.func(settings, args) == 0
+
+    assert [s.query for s in plain.specs] == ["acme"]  # fakenet has no --board: left out
+    assert "0 of 0 matching mentions shown" in capsys.readouterr().out
+
+
 # --- options and query translation ----------------------------------------------------------
 
 
