@@ -16,7 +16,7 @@ from bot.logs import configure_logging
 from bot.services.deps import utcnow
 from bot.services.watches import WatchError, add_watch, list_watches, remove_watch
 from bot.slack.clients import listener_client
-from bot.sources import NETWORKS
+from bot.sources import REGISTRY, Registry
 from bot.store import migrate
 from bot.store.db import session_scope
 
@@ -28,13 +28,26 @@ To connect Slack: create the app from manifest.yaml at https://api.slack.com/app
 SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
 
 
-def _network_options(args: argparse.Namespace) -> dict[str, str | None]:
-    return {
-        "feed_url": args.feed_url,
-        "app_id": args.app_id,
-        "country": args.country,
-        "site": args.site,
-    }
+def _add_network_options(parser: argparse.ArgumentParser, networks: Registry) -> None:
+    """One flag per option a network declares, e.g. `--feed-url` for rss."""
+    for network, option in networks.options:
+        parser.add_argument(
+            option.flag,
+            dest=_dest(option.name),
+            metavar=option.name.upper(),
+            help=f"{network.key}: {option.help}",
+        )
+
+
+def _network_options(args: argparse.Namespace) -> dict[str, str]:
+    """The network options given on the command line, by option name."""
+    networks: Registry = args.networks
+    given = {o.name: getattr(args, _dest(o.name)) for _, o in networks.options}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _dest(option_name: str) -> str:
+    return f"option_{option_name}"  # apart from the commands' own arguments
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -54,12 +67,13 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
                 args.query,
                 args.source,
                 args.channel,
-                known_sources=NETWORKS,
+                known_sources=args.networks.keys,
                 interval_s=args.interval,
                 session=session,
                 now=utcnow(),
-                options={k: v for k, v in _network_options(args).items() if v is not None},
+                options=_network_options(args),
                 allow_private_urls=settings.allow_private_urls,
+                networks=args.networks,
             )
             print(
                 f"Watch #{watch.id}: {watch.query!r} on {', '.join(watch.sources)} → "
@@ -189,17 +203,25 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     """Search the networks now and print the cards that would be posted; store nothing."""
     from bot.services.preview import preview_cards
 
-    with open_sources(settings) as sources:
-        names = args.source or [n for n, s in sources.items() if not s.missing_settings]
+    options = _network_options(args)
+    with open_sources(settings, networks=args.networks) as sources:
+        # By default, every network that can run: configured, and given the options it needs
+        # (an rss feed URL, an app id); otherwise a preview without --source always failed.
+        names = args.source or [
+            name
+            for name, source in sources.items()
+            if not source.missing_settings and not args.networks[name].lacks_options(options)
+        ]
         try:
             report = preview_cards(
                 args.query,
                 names,
                 sources,
-                options=_network_options(args),
+                options=options,
                 now=utcnow(),
                 allow_private_urls=settings.allow_private_urls,
                 limit=args.limit,
+                networks=args.networks,
             )
         except WatchError as exc:
             print(f"overheard: {exc}", file=sys.stderr)
@@ -229,9 +251,10 @@ def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
     return 1 if any(row.flagged for row in rows) else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
+    """The argument parser for every subcommand; `networks` gives the choices and their flags."""
     parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
+    parser.set_defaults(networks=networks)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
         "run", help="Socket Mode + scheduler, or the console demo without Slack"
@@ -253,15 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         action="append",
         required=True,
-        choices=NETWORKS,
+        choices=networks.keys,
         help="a network to search (repeat for several)",
     )
     add.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
     add.add_argument("--interval", type=int, default=300, help="seconds between fetches")
-    add.add_argument("--feed-url", help="rss: the feed to read (e.g. a Google Alerts feed)")
-    add.add_argument("--app-id", help="appstore: the app's id, the number in its store URL")
-    add.add_argument("--country", help="appstore: the store's two-letter country (default us)")
-    add.add_argument("--site", help="stackexchange: the site (default stackoverflow)")
+    _add_network_options(add, networks)
     add.set_defaults(func=cmd_watch_add)
     watch.add_parser("list", help="list watches").set_defaults(func=cmd_watch_list)
     remove = watch.add_parser("remove", help="delete a watch")
@@ -273,13 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--source",
         action="append",
-        choices=NETWORKS,
+        choices=networks.keys,
         help="a network to search (repeat; default: every configured one)",
     )
-    preview.add_argument("--feed-url")
-    preview.add_argument("--app-id")
-    preview.add_argument("--country")
-    preview.add_argument("--site")
+    _add_network_options(preview, networks)
     preview.add_argument("--limit", type=int, default=20, help="cards to print at most")
     preview.set_defaults(func=cmd_preview)
 

@@ -6,21 +6,23 @@ are context managers, so no command leaks a client or a connection pool on its w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from typing import TextIO
 
 import httpx
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.services.deps import Deps
+from bot.services.deps import Deps, utcnow
 from bot.slack.chat import ConsoleChat, SlackChat
 from bot.slack.clients import poster_client
-from bot.sources import build_sources
+from bot.sources import REGISTRY, Registry, build_sources
 from bot.sources.base import Source
 from bot.sources.netsafe import guarded_transport
-from bot.sources.sample import SampleSource
+from bot.sources.sample import SAMPLE, SampleSource
 from bot.store import migrate
 from bot.store.db import make_engine
 
@@ -58,13 +60,21 @@ def open_engine(settings: Settings) -> Iterator[Engine]:
 
 
 @contextmanager
-def open_sources(settings: Settings) -> Iterator[dict[str, Source]]:
+def open_sources(
+    settings: Settings,
+    *,
+    networks: Registry = REGISTRY,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Source]]:
     """Every network's source, on HTTP clients closed on the way out."""
     with (
         make_http_client() as http,
         make_http_client(guarded=not settings.allow_private_urls) as feeds,
     ):
-        yield build_sources(settings, http, feed_http=feeds)
+        yield build_sources(
+            settings, http, feed_http=feeds, sleep=sleep, clock=clock, networks=networks
+        )
 
 
 @contextmanager
@@ -79,7 +89,7 @@ def open_deps(settings: Settings, *, console: TextIO | None = None) -> Iterator[
                 settings,
                 engine,
                 ConsoleChat(console),
-                {**sources, "sample": SampleSource()},
+                {**sources, SAMPLE.key: SampleSource()},
                 pace_posts=False,
             )
         else:

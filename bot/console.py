@@ -9,12 +9,13 @@ from bot.services.deps import Deps
 from bot.services.preview import PreviewReport
 from bot.services.watches import add_watch, list_watches
 from bot.slack.cards import build_mention_card, render_card_text
+from bot.sources.sample import SAMPLE
 from bot.store.db import session_scope
 
 CONSOLE_CHANNEL = "CONSOLE"
 CONSOLE_USER = "UCONSOLE"
 DEMO_QUERY = "acme"
-SAMPLE_SOURCE = "sample"
+SAMPLE_SOURCE = SAMPLE.key
 USAGE = "Type: claim N | resolve N | dismiss N | reopen N | quit\n"
 
 

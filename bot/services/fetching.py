@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
 from bot.services.query import Query, parse_query
 from bot.services.watches import list_watches
+from bot.sources import REGISTRY, Registry
 from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
@@ -43,8 +43,6 @@ FETCH_LEASE = timedelta(minutes=10)
 ERROR_MAX_CHARS = 1000
 MAX_WORKERS = 32
 PER_HOST_CONCURRENCY = 4
-# Sources whose every result is about the watched thing (an app's reviews): no re-check.
-UNFILTERED_SOURCES = frozenset({"appstore"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +63,13 @@ class _Fetched:
     cursors: dict[str, Any] = field(default_factory=dict)
 
 
-def specs_for(watch: Watch, source: str, query: Query | None = None) -> list[SearchSpec]:
-    """The searches one watch runs on one network."""
-    options = dict(watch.options or {})
-    return (query or parse_query(watch.query)).specs(source, **options)
+def specs_for(
+    watch: Watch, source: str, query: Query | None = None, *, networks: Registry = REGISTRY
+) -> list[SearchSpec]:
+    """The searches one watch runs on one network, in the network's dialect, with its options."""
+    network = networks[source]
+    options = network.own_options(watch.options or {})
+    return (query or parse_query(watch.query)).specs(network.dialect, options)
 
 
 def ensure_cursor(watch: Watch, source: str, *, session: Session) -> SourceCursor:
@@ -117,7 +118,7 @@ def _fetch_network(
         fetched.cursors[spec.query] = result.cursor
         fetched.authors.update(result.authors)
         fetched.mentions.extend(result.mentions)
-    if source.name not in UNFILTERED_SOURCES:
+    if REGISTRY[source.name].recheck:
         fetched.mentions = [m for m in fetched.mentions if answers(query, m)]
     with session_scope(deps.engine) as session:
         wanted = {
@@ -235,12 +236,13 @@ def _record_failure(
 
 
 def _host_of(deps: Deps, watch_id: int, source_name: str) -> str:
-    if source_name != "rss":
-        return source_name
+    network = REGISTRY[source_name]
+    if network.host_option is None:
+        return network.concurrency_key({})
     with session_scope(deps.engine) as session:
         watch = session.get(Watch, watch_id)
-        feed = (watch.options or {}).get("feed_url", "") if watch else ""
-    return "rss:" + (urlsplit(feed).hostname or "")
+        options = dict(watch.options or {}) if watch else {}
+    return network.concurrency_key(options)
 
 
 def run_due_fetches(deps: Deps, *, max_workers: int = MAX_WORKERS) -> list[FetchOutcome]:

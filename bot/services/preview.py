@@ -13,6 +13,7 @@ from bot.services.fetching import answers, specs_for
 from bot.services.pipeline import build_mention
 from bot.services.query import QueryError, parse_query
 from bot.services.watches import WatchError, check_options
+from bot.sources import REGISTRY, Registry
 from bot.sources.base import FetchedMention, Source, SourceError
 from bot.store.models import Author, Card, CardState, Watch
 
@@ -30,31 +31,30 @@ class PreviewReport:
 
 def preview_cards(
     query: str,
-    networks: list[str],
+    names: list[str],
     sources: Mapping[str, Source],
     *,
-    options: dict[str, str | None],
+    options: Mapping[str, str | None],
     now: datetime,
     allow_private_urls: bool = False,
     limit: int = 20,
+    networks: Registry = REGISTRY,
 ) -> PreviewReport:
     """Fetch each network's recent matches for `query` as unsaved cards; nothing is stored."""
     try:
         parsed = parse_query(query)
     except QueryError as exc:
         raise WatchError(f"bad query: {exc}") from exc
-    clean = check_options(
-        networks, {k: v for k, v in options.items() if v}, allow_private_urls=allow_private_urls
-    )
+    clean = check_options(names, options, allow_private_urls=allow_private_urls, networks=networks)
     watch = Watch(
-        query=query, sources=networks, channel_id=PREVIEW_CHANNEL, options=clean, created_at=now
+        query=query, sources=names, channel_id=PREVIEW_CHANNEL, options=clean, created_at=now
     )
     report = PreviewReport()
     found: list[tuple[Source, FetchedMention]] = []
-    for name in networks:
+    for name in names:
         source = sources[name]
         try:
-            for spec in specs_for(watch, name, parsed):
+            for spec in specs_for(watch, name, parsed, networks=networks):
                 result = source.fetch(spec, {}, now=now)
                 found += [(source, m) for m in result.mentions if answers(parsed, m)]
         except SourceError as exc:

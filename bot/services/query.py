@@ -13,11 +13,13 @@ understands; every mention is then re-checked here, so no network's quirks leak 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.sources.base import SearchSpec
+from bot.sources.network import Dialect
 
 QUERY_MAX_CHARS = 500
 MAX_TERMS = 30
@@ -29,10 +31,6 @@ _BARE = re.compile(r"^[\w.'&+-]+$", re.UNICODE)
 _HANDLE = re.compile(r"^[\w.@-]+$", re.UNICODE)
 _TAG = re.compile(r"^\w+$", re.UNICODE)
 _SITE = re.compile(r"^[a-z0-9.-]+\.[a-z]{2,}$")
-# Networks whose search understands OR between alternatives.
-OR_NETWORKS = frozenset({"x", "reddit"})
-# Networks that hand over a whole feed, unsearched: one read, filtered here.
-FEED_NETWORKS = frozenset({"rss", "appstore"})
 
 
 class QueryError(ValueError):
@@ -81,23 +79,29 @@ class Query:
             for alternative in self.alternatives
         )
 
-    def specs(self, network: str, **options: str | None) -> list[SearchSpec]:
-        """The searches to run on `network`: one, or one per alternative where OR is unknown."""
-        common = {k: v for k, v in options.items() if v is not None}
+    def specs(self, dialect: Dialect, options: Mapping[str, str] | None = None) -> list[SearchSpec]:
+        """The searches to run on a network: one, or one per alternative where OR is unknown.
+
+        `options` are the watch's options for that network, handed to each search as they are.
+        """
         everything = tuple(t for alt in self.alternatives for t in alt)
-        if network in FEED_NETWORKS:
+        if dialect.whole_feed:
             searches = [(self.source_text, everything)]
-        elif network in OR_NETWORKS:
-            searches = [(_native_or(self, network), everything)]
+        elif dialect.or_operator:
+            searches = [(_native_or(self, dialect), everything)]
         else:
             searches = [
-                (_native_clause(alt, self.exclusions, network), alt) for alt in self.alternatives
+                (_native_clause(alt, self.exclusions, self.lang, dialect), alt)
+                for alt in self.alternatives
             ]
         specs: dict[str, SearchSpec] = {}
         for native, terms in searches:
             tags = tuple(dict.fromkeys(t.value for t in terms if t.kind == "tag"))
             specs.setdefault(
-                native, SearchSpec(query=native, hashtags=tags, lang=self.lang, **common)
+                native,
+                SearchSpec(
+                    query=native, hashtags=tags, lang=self.lang, options=dict(options or {})
+                ),
             )
         return list(specs.values())
 
@@ -206,44 +210,47 @@ def _term_matches(term: Term, folded: str, author: str | None, url: str | None) 
     )
 
 
-def _native_term(term: Term, network: str) -> str | None:
-    """How `network`'s search spells a term, or None when it has no way to say it."""
+def _native_term(term: Term, dialect: Dialect) -> str | None:
+    """How a network's search spells a term, or None when it has no way to say it."""
     if term.kind == "phrase":
         return f'"{term.value}"'
     if term.kind == "word":
         return term.value
     if term.kind == "tag":
-        return f"#{term.value}" if network in ("x", "bluesky", "mastodon") else term.value
+        return f"#{term.value}" if dialect.sigils else term.value
     if term.kind == "handle":
-        return f"@{term.value}" if network in ("x", "bluesky", "mastodon") else term.value
-    if term.kind == "author":
-        return {"x": f"from:{term.value}"}.get(network)
-    return {"x": f"url:{term.value}", "reddit": f"site:{term.value}"}.get(network)
+        return f"@{term.value}" if dialect.sigils else term.value
+    operator = dialect.author if term.kind == "author" else dialect.site
+    return f"{operator}{term.value}" if operator else None
+
+
+def _native_exclusions(exclusions: tuple[Term, ...], dialect: Dialect) -> list[str]:
+    if dialect.exclude is None:  # the search can't leave anything out: the re-check does
+        return []
+    spelled = (_native_term(t, dialect) for t in exclusions)
+    return [f"{dialect.exclude}{p}" for p in spelled if p]
+
+
+def _native_lang(lang: str | None, dialect: Dialect) -> list[str]:
+    return [f"{dialect.lang}{lang}"] if lang and dialect.lang else []
 
 
 def _native_clause(
-    alternative: tuple[Term, ...], exclusions: tuple[Term, ...], network: str
+    alternative: tuple[Term, ...], exclusions: tuple[Term, ...], lang: str | None, dialect: Dialect
 ) -> str:
-    parts = [p for p in (_native_term(t, network) for t in alternative) if p]
-    if network in ("hackernews", "x", "bluesky"):  # searches that understand -term
-        parts += [f"-{p}" for p in (_native_term(t, network) for t in exclusions) if p]
-    return " ".join(parts)
+    parts = [p for p in (_native_term(t, dialect) for t in alternative) if p]
+    parts += _native_exclusions(exclusions, dialect)
+    return " ".join(parts + _native_lang(lang, dialect))
 
 
-def _native_or(query: Query, network: str) -> str:
+def _native_or(query: Query, dialect: Dialect) -> str:
     clauses = []
     for alternative in query.alternatives:
-        parts = [p for p in (_native_term(t, network) for t in alternative) if p]
+        parts = [p for p in (_native_term(t, dialect) for t in alternative) if p]
         clause = " ".join(parts)
         clauses.append(f"({clause})" if len(parts) > 1 and len(query.alternatives) > 1 else clause)
     native = " OR ".join(clauses)
     if len(query.alternatives) > 1:
         native = f"({native})"
-    negate = "-" if network == "x" else "NOT "
-    for term in query.exclusions:
-        spelled = _native_term(term, network)
-        if spelled:
-            native += f" {negate}{spelled}"
-    if network == "x" and query.lang:
-        native += f" lang:{query.lang}"
-    return native
+    extra = _native_exclusions(query.exclusions, dialect) + _native_lang(query.lang, dialect)
+    return " ".join([native, *extra])

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from bot.services.query import QueryError, parse_query
-from bot.sources.netsafe import UnsafeURL, check_url
+from bot.sources import REGISTRY, Registry
+from bot.sources.network import OptionError
 from bot.store.models import Watch
 
-APP_ID = re.compile(r"^[0-9]{1,12}$")
-COUNTRY = re.compile(r"^[a-z]{2}$")
-SITE = re.compile(r"^[a-z0-9.-]{2,64}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 MIN_INTERVAL_S = 60
 DEFAULT_INTERVAL_S = 300
@@ -33,8 +31,9 @@ def add_watch(
     session: Session,
     now: datetime,
     interval_s: int = DEFAULT_INTERVAL_S,
-    options: dict[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
     allow_private_urls: bool = False,
+    networks: Registry = REGISTRY,
 ) -> Watch:
     """Validate and save a watch; raise WatchError and write nothing when anything is off."""
     query = " ".join(query.split())
@@ -56,12 +55,14 @@ def add_watch(
         )
     if interval_s < MIN_INTERVAL_S:
         raise WatchError(f"the interval must be at least {MIN_INTERVAL_S} s")
-    options = check_options(sources, options or {}, allow_private_urls=allow_private_urls)
+    clean = check_options(
+        sources, options or {}, allow_private_urls=allow_private_urls, networks=networks
+    )
     watch = Watch(
         query=query,
         sources=list(dict.fromkeys(sources)),
         channel_id=channel_id,
-        options=options,
+        options=clean,
         interval_s=interval_s,
         created_at=now,
     )
@@ -71,27 +72,41 @@ def add_watch(
 
 
 def check_options(
-    sources: list[str], options: dict[str, str], *, allow_private_urls: bool = False
+    sources: Collection[str],
+    options: Mapping[str, str | None],
+    *,
+    allow_private_urls: bool = False,
+    networks: Registry = REGISTRY,
 ) -> dict[str, str]:
-    """Check the per-network targets the sources need; return only the ones given."""
-    clean = {k: v.strip() for k, v in options.items() if v is not None and v.strip()}
-    if "rss" in sources:
-        if "feed_url" not in clean:
-            raise WatchError("an rss watch needs --feed-url")
+    """Check the per-network options the sources declare; return the ones to store.
+
+    Each network's options are checked as its declaration says (required, default, check);
+    an option given for a network the watch does not use is refused, as a likely mistake.
+    """
+    given = {k: v.strip() for k, v in options.items() if v is not None and v.strip()}
+    declared = {option.name for _, option in networks.options}
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        raise WatchError(f"unknown option {', '.join(unknown)}")
+    clean: dict[str, str] = {}
+    for network, option in networks.options:
+        value = given.get(option.name, option.default)
+        if network.key not in sources:
+            if option.name in given:
+                raise WatchError(f"{option.flag} is only for --source {network.key}")
+            continue
+        if value is None:
+            if option.required:
+                raise WatchError(
+                    option.missing or f"{option.flag} is required for --source {network.key}"
+                )
+            continue
         try:
-            clean["feed_url"] = check_url(clean["feed_url"], allow_private=allow_private_urls)
-        except UnsafeURL as exc:
-            raise WatchError(f"feed URL refused: {exc}") from exc
-    elif "feed_url" in clean:
-        raise WatchError("--feed-url is only for --source rss")
-    if "appstore" in sources:
-        if not APP_ID.match(clean.get("app_id", "")):
-            raise WatchError("an appstore watch needs --app-id, the number in the app's URL")
-        clean["country"] = clean.get("country", "us").lower()
-        if not COUNTRY.match(clean["country"]):
-            raise WatchError("--country takes a two-letter store code, like us or de")
-    if "site" in clean and not SITE.match(clean["site"]):
-        raise WatchError("--site takes a Stack Exchange site name, like stackoverflow")
+            clean[option.name] = (
+                option.check(value, allow_private=allow_private_urls) if option.check else value
+            )
+        except OptionError as exc:
+            raise WatchError(str(exc)) from exc
     return clean
 
 

@@ -22,20 +22,9 @@ from slack_sdk.models.blocks import (
 from bot.durations import short_duration
 from bot.slack import ids
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, plain_within, safe_http_url
+from bot.sources import REGISTRY
 from bot.store.models import Author, Card, CardState, EventKind, Mention
 from bot.text import clean_text, strip_control
-
-NETWORK_NAMES: dict[str, str] = {
-    "hackernews": "Hacker News",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "reddit": "Reddit",
-    "x": "X",
-    "rss": "RSS",
-    "appstore": "App Store",
-    "stackexchange": "Stack Exchange",
-    "sample": "Sample",
-}
 
 # Budgets for outside text, in characters (UTF-16 units, see `slack_len`). Each block holds
 # at most one long piece, so the sums stay well inside Slack's 3000 per text object.
@@ -75,7 +64,7 @@ class Message:
 
 def network_name(network: str) -> str:
     """Return the human name of a network, e.g. "Hacker News" for "hackernews"."""
-    return NETWORK_NAMES.get(network, network)
+    return REGISTRY.name_of(network)
 
 
 def build_mention_card(mention: Mention, author: Author | None, card: Card) -> Message:

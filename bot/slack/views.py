@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.health import HealthRow
-from bot.slack.cards import NETWORK_NAMES, Message
+from bot.slack.cards import Message, network_name
 from bot.slack.mrkdwn import escape_mrkdwn, fit_mrkdwn
 from bot.store.models import Author, Watch
 
@@ -57,7 +57,7 @@ def build_score_message(handle: str, authors: list[Author]) -> Message:
         )
     blocks: list[Block] = []
     for author in authors[:MAX_AUTHORS_SHOWN]:
-        network = NETWORK_NAMES.get(author.network, author.network)
+        network = network_name(author.network)
         name = escape_mrkdwn(author.display_name or author.handle)
         score = "not scored yet" if author.score is None else f"*{author.score}/100*"
         metrics = [

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,10 +21,20 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import http_url, iso_time
-from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import (
+    Dialect,
+    Network,
+    OptionError,
+    Setting,
+    SourceKit,
+    WatchOption,
+)
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -40,6 +48,10 @@ NAME_MAX_CHARS = 255
 _APP_ID = re.compile(r"^(?:id)?(\d{1,15})$")
 _COUNTRY = re.compile(r"^[a-z]{2}$")
 _PAGE_IN_PATH = re.compile(r"/page=(\d+)/")
+# What a watch may store: stricter than what a fetch accepts (it also takes "id123").
+_WATCH_APP_ID = re.compile(r"^[0-9]{1,12}$")
+NEEDS_APP_ID = "an appstore watch needs --app-id, the number in the app's URL"
+BASE_URL = Setting("OVERHEARD_APPSTORE_URL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,31 +79,64 @@ def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating) + f" ({rating}/5)"
 
 
-class AppStoreSource:
+def _check_app_id(value: str, *, allow_private: bool) -> str:
+    if not _WATCH_APP_ID.match(value):
+        raise OptionError(NEEDS_APP_ID)
+    return value
+
+
+def _check_country(value: str, *, allow_private: bool) -> str:
+    country = value.lower()
+    if not _COUNTRY.match(country):
+        raise OptionError("--country takes a two-letter store code, like us or de")
+    return country
+
+
+APP_ID = WatchOption(
+    name="app_id",
+    flag="--app-id",
+    help="the app's id, the number in its store URL",
+    required=True,
+    missing=NEEDS_APP_ID,
+    check=_check_app_id,
+)
+COUNTRY = WatchOption(
+    name="country",
+    flag="--country",
+    help="the store's two-letter country (default us)",
+    default="us",
+    check=_check_country,
+)
+
+
+def _build(kit: SourceKit) -> Source:
+    return AppStoreSource(kit.http, **kit.http_options(BASE_URL))
+
+
+APP_STORE = Network(
+    key=NETWORK,
+    name="App Store",
+    web_url="https://apps.apple.com",
+    build=_build,
+    dialect=Dialect(whole_feed=True),
+    options=(APP_ID, COUNTRY),
+    settings=(BASE_URL,),  # the feed is public
+    recheck=False,  # every review is about the app, whatever its words
+)
+
+
+class AppStoreSource(HttpSource):
     """Reads an app's newest customer reviews in one App Store storefront."""
 
     name = NETWORK
+    label = APP_STORE.name
+    default_base_url = "https://itunes.apple.com"
     missing_settings: tuple[str, ...] = ()  # the feed is public
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://itunes.apple.com",
-        backfill: timedelta = timedelta(hours=24),
-        max_pages: int = MAX_PAGES,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not 1 <= max_pages <= MAX_PAGES:
+    def __init__(self, client: httpx.Client, **options: Unpack[HttpOptions]) -> None:
+        if not 1 <= options.get("max_pages", MAX_PAGES) <= MAX_PAGES:
             raise ValueError(f"max_pages must be between 1 and {MAX_PAGES}")
-        self._http = HttpGetter(
-            "App Store", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
-        self._backfill = backfill
-        self._max_pages = max_pages
+        super().__init__(client, **options)
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return the reviews not seen before, paging until a page brings nothing new.
@@ -101,8 +146,8 @@ class AppStoreSource:
         """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        app_id = _valid_app_id(spec.app_id)
-        country = _valid_country(spec.country)
+        app_id = _valid_app_id(spec.options.get(APP_ID.name))
+        country = _valid_country(spec.options.get(COUNTRY.name, COUNTRY.default))
         first_run = "seen" not in cursor
         seen_before = _load_seen(cursor)
         known = set(seen_before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -67,10 +68,9 @@ class SearchSpec:
     )
     hashtags: tuple[str, ...] = ()  # tags named in the query, for networks with tag timelines
     lang: str | None = None  # ISO 639-1 code when the watch asks for one language
-    feed_url: str | None = None  # rss: the feed to read (checked against private addresses)
-    app_id: str | None = None  # appstore: the app's numeric id
-    country: str = "us"  # appstore: the storefront
-    site: str | None = None  # stackexchange: the site, e.g. "stackoverflow"
+    # The watch's options for this network, by the names its declaration gives them
+    # (e.g. an rss watch's feed_url); each source reads its own.
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -18,25 +18,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote, urlencode
 
 import httpx
 
+from bot.sources.backlog import Progress, Window, read_backlog_first
 from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_count, opt_str
-from bot.sources.http import RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
 from bot.sources.http import post as http_post
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ PROFILE_URL = "https://bsky.app/profile/{}"
 INVALID_HANDLE = "handle.invalid"  # what the AppView shows when a handle no longer verifies
 MAX_SESSION_BODY_BYTES = 1_000_000
 ERROR_MESSAGE_CHARS = 200
+BASE_URL = Setting("OVERHEARD_BLUESKY_URL")
+HANDLE = Setting("BLUESKY_HANDLE", required=True)
+APP_PASSWORD = Setting("BLUESKY_APP_PASSWORD", required=True)
 # Statuses a signed-in GET may answer with that we read ourselves (token expiry, XRPC errors).
 _XRPC_STATUSES = frozenset({200, 400, 401})
 # getProfile's answers for an actor that is gone: no metrics, not a failure.
@@ -63,6 +68,9 @@ class XrpcError(SourceError):
         super().__init__(f"Bluesky {method} answered HTTP {status} {name}: {message}")
         self.status = status
         self.name = name
+
+
+_Bounds = tuple[datetime, datetime]  # a backlog: posts with since <= sortAt < until
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +87,6 @@ class _SearchPage:
     cursor: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
-    pages: int
-    complete: bool
-    newest: datetime | None
-    oldest: datetime | None
-
-
 def parse_mentions(body: bytes) -> list[FetchedMention]:
     """Parse a `searchPosts` answer into mentions, skipping unusable posts."""
     return _parse_search_page(body).mentions
@@ -101,46 +101,47 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     return [a for a in (_author_from(p) for p in profiles if isinstance(p, dict)) if a]
 
 
-class BlueskySource:
+def _build(kit: SourceKit) -> Source:
+    return BlueskySource(
+        kit.http,
+        handle=kit.value(HANDLE),
+        app_password=kit.value(APP_PASSWORD),
+        **kit.http_options(BASE_URL),
+    )
+
+
+BLUESKY = Network(
+    key=NETWORK,
+    name="Bluesky",
+    web_url="https://bsky.app",
+    build=_build,
+    dialect=Dialect(exclude="-", sigils=True),
+    settings=(BASE_URL, HANDLE, APP_PASSWORD),
+)
+
+
+class BlueskySource(HttpSource):
     """Reads posts matching a query from Bluesky's search, signed in as one account."""
 
     name = NETWORK
+    label = BLUESKY.name
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = DEFAULT_BASE_URL,
         handle: str | None = None,
         app_password: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        sleep: Callable[[float], None] = time.sleep,
-        retries: int = RETRIES,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._client = client
-        self._http = HttpGetter(
-            "Bluesky", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._handle = (handle or "").strip().lstrip("@") or None
         self._password = app_password or None
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
         self._session: _Session | None = None
         self._session_lock = threading.Lock()  # fetches run in threads and share one session
-        self.missing_settings: tuple[str, ...] = tuple(
-            setting
-            for setting, value in (
-                ("BLUESKY_HANDLE", self._handle),
-                ("BLUESKY_APP_PASSWORD", self._password),
-            )
-            if value is None
+        self.missing_settings = BLUESKY.missing(
+            {HANDLE.env: self._handle, APP_PASSWORD.env: self._password}
         )
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
@@ -149,38 +150,46 @@ class BlueskySource:
             raise ValueError("now must be timezone-aware")
         self._require_settings()
         newest = _cursor_time(cursor, "since")
-        backlog = _backlog(cursor)
         seen: dict[str, FetchedMention] = {}
 
-        budget = self._max_pages
-        if backlog is not None:
-            # Half the pages at most, so new posts keep arriving while a backlog drains.
+        def drain(backlog: _Bounds, budget: int) -> tuple[int, _Bounds | None]:
             since, until = backlog
-            done = self._search_window(spec, since, until, budget=max(1, budget // 2), seen=seen)
-            budget -= done.pages
-            backlog = None if done.complete else (since, _lower_until(until, done.oldest))
-        if budget > 0:
-            lower = newest - self._overlap if newest else now - self._backfill
-            window = self._search_window(spec, lower, None, budget=budget, seen=seen)
-            if window.complete:
-                newest = _later(newest, window.newest)
-            elif budget == self._max_pages:
-                newest = _later(newest, window.newest)
-                backlog = (lower, _just_after(window.oldest or now))
-                logger.warning(
-                    "Bluesky search for %r stopped at max_pages=%d; posts from %s to %s are "
-                    "kept as a backlog for the next fetches",
-                    spec.query,
-                    self._max_pages,
-                    _iso(backlog[0]),
-                    _iso(backlog[1]),
-                )
-            else:  # a backlog took part of the pages: read these again next time instead
-                logger.warning(
-                    "Bluesky search for %r: new posts did not fit in the pages left after the "
-                    "backlog; the next fetch reads them again",
-                    spec.query,
-                )
+            done = self._search_window(spec, since, until, budget=budget, seen=seen)
+            return done.pages, None if done.complete else (since, _lower_until(until, done.oldest))
+
+        def read(lower: datetime, budget: int) -> Window[datetime]:
+            return self._search_window(spec, lower, None, budget=budget, seen=seen)
+
+        def cut(lower: datetime, window: Window[datetime]) -> _Bounds:
+            return lower, _just_after(window.oldest or now)
+
+        progress: Progress[datetime, _Bounds] = read_backlog_first(
+            newest,
+            _backlog(cursor),
+            start=newest - self._overlap if newest else now - self._backfill,
+            max_pages=self._max_pages,
+            drain=drain,
+            read=read,
+            cut=cut,
+            later=_later,
+        )
+        newest, backlog = progress.newest, progress.backlog
+        if progress.cut:
+            assert backlog is not None
+            logger.warning(
+                "Bluesky search for %r stopped at max_pages=%d; posts from %s to %s are "
+                "kept as a backlog for the next fetches",
+                spec.query,
+                self._max_pages,
+                _iso(backlog[0]),
+                _iso(backlog[1]),
+            )
+        elif progress.crowded:
+            logger.warning(
+                "Bluesky search for %r: new posts did not fit in the pages left after the "
+                "backlog; the next fetch reads them again",
+                spec.query,
+            )
 
         mentions = sorted(seen.values(), key=lambda m: (m.created_at, m.external_id))
         new_cursor: dict[str, Any] = {}
@@ -213,7 +222,7 @@ class BlueskySource:
         *,
         budget: int,
         seen: dict[str, FetchedMention],
-    ) -> _Window:
+    ) -> Window[datetime]:
         """Read posts with `since <= sortAt < until`, newest first, to the end or `budget`."""
         newest: datetime | None = None
         oldest: datetime | None = None
@@ -235,9 +244,9 @@ class BlueskySource:
                 oldest = min(page.sort_times) if oldest is None else min(oldest, *page.sort_times)
             ignored_since = bool(page.sort_times) and max(page.sort_times) < since
             if page.post_count == 0 or not page.cursor or ignored_since:
-                return _Window(pages, True, newest, oldest)
+                return Window(pages, True, newest, oldest)
             page_cursor = page.cursor
-        return _Window(budget, False, newest, oldest)
+        return Window(budget, False, newest, oldest)
 
     def _authors(self, mentions: list[FetchedMention]) -> dict[str, FetchedAuthor]:
         """Fetch the authors' profiles (25 a call), keyed by the handle their mentions carry."""
@@ -365,7 +374,7 @@ def _cursor_time(cursor: dict[str, Any], key: str) -> datetime | None:
     return parsed
 
 
-def _backlog(cursor: dict[str, Any]) -> tuple[datetime, datetime] | None:
+def _backlog(cursor: dict[str, Any]) -> _Bounds | None:
     backlog = cursor.get("backlog", {})
     if not isinstance(backlog, dict):
         raise ValueError(f"Bluesky cursor 'backlog' must be an object, got {backlog!r}")

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, iso_time, opt_int, opt_str
-from bot.sources.http import RETRIES, HttpGetter, load_json_object
+from bot.sources.http import load_json_object
+from bot.sources.httpsource import HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -31,6 +30,7 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
 HITS_PER_PAGE = 100
 SEARCH_TAGS = "(story,comment)"
+BASE_URL = Setting("OVERHEARD_HACKERNEWS_URL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,37 +48,30 @@ def parse_mentions(body: bytes) -> list[FetchedMention]:
 
 def parse_author(body: bytes) -> FetchedAuthor | None:
     """Parse a `/api/v1/users/<name>` response; None when it names no user."""
-    return _author_from(_load_object(body, "user"), handle=None)
+    return _author_from(load_json_object(body, "Hacker News user body"), handle=None)
 
 
-class HackerNewsSource:
+def _build(kit: SourceKit) -> Source:
+    return HackerNewsSource(kit.http, **kit.http_options(BASE_URL))
+
+
+HACKER_NEWS = Network(
+    key=NETWORK,
+    name="Hacker News",
+    web_url="https://news.ycombinator.com",
+    build=_build,
+    dialect=Dialect(exclude="-"),
+    settings=(BASE_URL,),  # the API needs no credentials
+)
+
+
+class HackerNewsSource(HttpSource):
     """Reads stories and comments matching a query from Hacker News via Algolia."""
 
     name = NETWORK
+    label = HACKER_NEWS.name
+    default_base_url = "https://hn.algolia.com"
     missing_settings: tuple[str, ...] = ()  # the API needs no credentials
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://hn.algolia.com",
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Hacker News", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._max_body_bytes = max_body_bytes
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return mentions matching `spec` since the cursor (minus overlap), and the new cursor."""
@@ -130,7 +123,7 @@ class HackerNewsSource:
         body = self._get(url, params=None, not_found_ok=True)
         if body is None:
             return None
-        return _author_from(_load_object(body, "user"), handle=handle)
+        return _author_from(load_json_object(body, "Hacker News user body"), handle=handle)
 
     def _fetch_page(self, query: str, *, since: int, page: int) -> _SearchPage:
         params = {
@@ -165,12 +158,8 @@ def _cursor_mark(cursor: dict[str, Any]) -> int | None:
     return mark
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"Hacker News {what} body")
-
-
 def _parse_search_page(body: bytes) -> _SearchPage:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "Hacker News search body")
     hits = data.get("hits")
     if not isinstance(hits, list):
         raise SourceError("Hacker News search body has no 'hits' list")

@@ -19,18 +19,27 @@ for the first fetch's backfill and for a small look-back that catches late feder
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Unpack
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, SourceError
+from bot.sources.backlog import Progress, Window, read_backlog_first
+from bot.sources.base import (
+    FetchedAuthor,
+    FetchedMention,
+    FetchResult,
+    SearchSpec,
+    Source,
+    SourceError,
+)
 from bot.sources.fields import http_url, iso_time, opt_count, opt_str
-from bot.sources.http import RETRIES, HttpGetter, Page, load_json, load_json_object
+from bot.sources.http import Page, load_json, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -41,22 +50,15 @@ PAGE_LIMIT = 40  # the most statuses Mastodon returns per page
 SNOWFLAKE_SHIFT = 16  # an id is milliseconds since the epoch shifted left by 16 bits
 # An `after:`/`before:` bound drops sub-second precision: widen backlog bounds by a second.
 BOUND_SLACK_MS = 1000
-NOT_CONFIGURED = "Mastodon full-text search not configured: set MASTODON_ACCESS_TOKEN"
+BASE_URL = Setting("OVERHEARD_MASTODON_URL")
+ACCESS_TOKEN = Setting("MASTODON_ACCESS_TOKEN", required=True)  # hashtag timelines work without
+NOT_CONFIGURED = f"Mastodon full-text search not configured: set {ACCESS_TOKEN.env}"
 
 
 @dataclass(frozen=True, slots=True)
 class _StatusPage:
     mentions: list[FetchedMention]
     ids: list[str]  # the page's own status ids, usable or not, for cursors and paging
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    pages: int
-    complete: bool  # an empty page was reached
-    newest: str | None
-    oldest: str | None
-    offset: int  # where the next page of the window would start
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,35 +80,42 @@ def parse_account(body: bytes) -> FetchedAuthor | None:
     return _author_from(load_json_object(body, "Mastodon account body"))
 
 
-class MastodonSource:
+def _build(kit: SourceKit) -> Source:
+    return MastodonSource(
+        kit.http,
+        access_token=kit.value(ACCESS_TOKEN),
+        **kit.http_options(BASE_URL),
+    )
+
+
+MASTODON = Network(
+    key=NETWORK,
+    name="Mastodon",
+    web_url=DEFAULT_BASE_URL,
+    build=_build,
+    dialect=Dialect(sigils=True),
+    settings=(BASE_URL, ACCESS_TOKEN),
+)
+
+
+class MastodonSource(HttpSource):
     """Reads statuses matching a query, and its hashtags' timelines, from one Mastodon server."""
 
     name = NETWORK
+    label = MASTODON.name
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = DEFAULT_BASE_URL,
         access_token: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        sleep: Callable[[float], None] = time.sleep,
-        retries: int = RETRIES,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Mastodon", client, max_body_bytes=max_body_bytes, retries=retries, sleep=sleep
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._token = access_token or None
-        self._backfill = backfill
-        self._overlap_ms = int(overlap.total_seconds() * 1000)
-        self._max_pages = max_pages
-        self.missing_settings: tuple[str, ...] = () if self._token else ("MASTODON_ACCESS_TOKEN",)
+        self._overlap_ms = int(self._overlap.total_seconds() * 1000)
+        self.missing_settings = MASTODON.missing({ACCESS_TOKEN.env: self._token})
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return statuses from the search and each hashtag newer than their cursors."""
@@ -159,38 +168,46 @@ class MastodonSource:
     ) -> dict[str, Any]:
         """Read any backlog, then the search since the cursor; return the search's cursor."""
         newest = _cursor_id(old, "min_id")
-        backlog = _backlog(old)
-        budget = self._max_pages
-        if backlog is not None:
-            # Half the pages at most, so new statuses keep arriving while a backlog drains.
-            done = self._search_window(query, backlog, budget=max(1, budget // 2), seen=seen)
-            budget -= done.pages
-            backlog = None if done.complete else _Backlog(backlog.low, backlog.high, done.offset)
-        if budget > 0:
-            lower = (
-                _shift(newest, -self._overlap_ms) if newest else _snowflake(now - self._backfill)
+
+        def drain(backlog: _Backlog, budget: int) -> tuple[int, _Backlog | None]:
+            done = self._search_window(query, backlog, budget=budget, seen=seen)
+            left = None if done.complete else _Backlog(backlog.low, backlog.high, done.offset)
+            return done.pages, left
+
+        def read(lower: str, budget: int) -> Window[str]:
+            return self._search_window(query, _Backlog(lower, None), budget=budget, seen=seen)
+
+        def cut(lower: str, window: Window[str]) -> _Backlog:
+            assert window.oldest is not None  # a read is cut short only after a full page
+            return _Backlog(lower, _shift(window.oldest, BOUND_SLACK_MS))
+
+        progress: Progress[str, _Backlog] = read_backlog_first(
+            newest,
+            _backlog(old),
+            start=_shift(newest, -self._overlap_ms) if newest else _snowflake(now - self._backfill),
+            max_pages=self._max_pages,
+            drain=drain,
+            read=read,
+            cut=cut,
+            later=_newer,
+        )
+        newest, backlog = progress.newest, progress.backlog
+        if progress.cut:
+            assert backlog is not None
+            logger.warning(
+                "Mastodon search for %r stopped at max_pages=%d; statuses between ids %s "
+                "and %s are kept as a backlog for the next fetches",
+                query,
+                self._max_pages,
+                backlog.low,
+                backlog.high,
             )
-            window = self._search_window(query, _Backlog(lower, None), budget=budget, seen=seen)
-            if window.complete:
-                newest = _newer(newest, window.newest)
-            elif budget == self._max_pages:
-                assert window.oldest is not None  # a read is cut short only after a full page
-                newest = _newer(newest, window.newest)
-                backlog = _Backlog(lower, _shift(window.oldest, BOUND_SLACK_MS))
-                logger.warning(
-                    "Mastodon search for %r stopped at max_pages=%d; statuses between ids %s "
-                    "and %s are kept as a backlog for the next fetches",
-                    query,
-                    self._max_pages,
-                    backlog.low,
-                    backlog.high,
-                )
-            else:  # a backlog took part of the pages: read these again next time instead
-                logger.warning(
-                    "Mastodon search for %r: new statuses did not fit in the pages left after "
-                    "the backlog; the next fetch reads them again",
-                    query,
-                )
+        elif progress.crowded:
+            logger.warning(
+                "Mastodon search for %r: new statuses did not fit in the pages left after "
+                "the backlog; the next fetch reads them again",
+                query,
+            )
         result: dict[str, Any] = {}
         if newest is not None:
             result["min_id"] = newest
@@ -204,7 +221,7 @@ class MastodonSource:
 
     def _search_window(
         self, query: str, window: _Backlog, *, budget: int, seen: dict[str, FetchedMention]
-    ) -> _Window:
+    ) -> Window[str]:
         """Read hits between two ids newest first, by offset, until an empty page or `budget`."""
         newest: str | None = None
         oldest: str | None = None
@@ -223,14 +240,14 @@ class MastodonSource:
                 params["offset"] = str(offset)
             page = _parse_status_page(self._get("/api/v2/search", params).body)
             if not page.ids:
-                return _Window(pages, True, newest, oldest, offset)
+                return Window(pages, True, newest, oldest, offset)
             _keep(page.mentions, seen)
             newest = _newer(newest, max(page.ids, key=_id_order))
             oldest = _older(oldest, min(page.ids, key=_id_order))
             # Hits the server filtered out still took their place: offsets count what we got,
             # so at worst a page repeats a few statuses, and nothing is skipped.
             offset += len(page.ids)
-        return _Window(budget, False, newest, oldest, offset)
+        return Window(budget, False, newest, oldest, offset)
 
     # --- hashtag timelines ---------------------------------------------------------------
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -30,18 +28,14 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
-from bot.sources.http import (
-    ERROR_SNIPPET_BYTES,
-    RETRIES,
-    HttpGetter,
-    Page,
-    load_json_object,
-    retry_after_s,
-)
+from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 # An account's fullname: "t2_" and its base-36 id.
@@ -59,6 +53,11 @@ DEFAULT_TOKEN_LIFETIME_S = 3600.0  # when the token answer leaves out expires_in
 DELETED_AUTHOR = "[deleted]"
 # What Reddit leaves in `selftext` once a post is taken down.
 REMOVED_TEXTS = frozenset({"[removed]", "[deleted]", "[ Removed by Reddit ]"})
+BASE_URL = Setting("OVERHEARD_REDDIT_URL")
+AUTH_URL = Setting("OVERHEARD_REDDIT_AUTH_URL")
+CLIENT_ID = Setting("REDDIT_CLIENT_ID", required=True)
+CLIENT_SECRET = Setting("REDDIT_CLIENT_SECRET", required=True)
+USER_AGENT = Setting("REDDIT_USER_AGENT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,60 +86,58 @@ def parse_authors(body: bytes) -> list[FetchedAuthor]:
     Reddit answers `about` one user at a time, so the list holds at most one author; it is a
     list so that every network's `parse_authors` has the same shape.
     """
-    author = _author_from_about(_load_object(body, "user about"))
+    author = _author_from_about(load_json_object(body, "Reddit user about body"))
     return [author] if author is not None else []
 
 
-class RedditSource:
+def _build(kit: SourceKit) -> Source:
+    return RedditSource(
+        kit.http,
+        auth_url=kit.text(AUTH_URL),
+        client_id=kit.value(CLIENT_ID),
+        client_secret=kit.value(CLIENT_SECRET),
+        user_agent=kit.text(USER_AGENT),
+        **kit.http_options(BASE_URL),
+    )
+
+
+REDDIT = Network(
+    key=NETWORK,
+    name="Reddit",
+    web_url=WEB_URL,
+    build=_build,
+    dialect=Dialect(or_operator=True, exclude="NOT ", site="site:"),
+    settings=(BASE_URL, AUTH_URL, CLIENT_ID, CLIENT_SECRET, USER_AGENT),
+)
+
+
+class RedditSource(HttpSource):
     """Reads submissions matching a query from Reddit's search, as an application-only client."""
 
     name = NETWORK
+    label = REDDIT.name
+    default_base_url = "https://oauth.reddit.com"
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = "https://oauth.reddit.com",
         auth_url: str = "https://www.reddit.com",
         client_id: str | None = None,
         client_secret: str | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._client = client
-        self._http = HttpGetter(
-            "Reddit",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._auth_url = auth_url.rstrip("/")
         self._client_id = client_id or None
         self._client_secret = client_secret or None
         self._user_agent = user_agent
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._clock = clock
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
-        missing = []
-        if self._client_id is None:
-            missing.append("REDDIT_CLIENT_ID")
-        if self._client_secret is None:
-            missing.append("REDDIT_CLIENT_SECRET")
-        self.missing_settings: tuple[str, ...] = tuple(missing)
+        self.missing_settings = REDDIT.missing(
+            {CLIENT_ID.env: self._client_id, CLIENT_SECRET.env: self._client_secret}
+        )
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return submissions matching `spec` newer than the cursor, and the cursor to store."""
@@ -205,7 +202,7 @@ class RedditSource:
         page = self._api_get(url, params={"raw_json": "1"}, not_found_ok=True)
         if page.status == 404:
             return None
-        return _author_from_about(_load_object(page.body, "user about"))
+        return _author_from_about(load_json_object(page.body, "Reddit user about body"))
 
     def _require_configured(self) -> tuple[str, str]:
         """The client id and secret, or SourceError naming the settings still missing."""
@@ -250,7 +247,7 @@ class RedditSource:
             data={"grant_type": "client_credentials"},
             auth=self._require_configured(),
         )
-        data = _load_object(body, "access token")
+        data = load_json_object(body, "Reddit access token body")
         error = data.get("error")
         if error is not None:  # Reddit reports a refused grant with status 200
             raise SourceError(
@@ -346,12 +343,8 @@ def _id36(fullname: str) -> int:
         return -1
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"Reddit {what} body")
-
-
 def _parse_listing(body: bytes) -> _Listing:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "Reddit search body")
     listing = data.get("data")
     if not isinstance(listing, dict) or not isinstance(listing.get("children"), list):
         raise SourceError("Reddit search body is not a Listing with 'data.children'")

@@ -18,10 +18,10 @@ import logging
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped,unused-ignore]
@@ -34,11 +34,13 @@ from bot.sources.base import (
     FetchedMention,
     FetchResult,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import as_utc, http_url, iso_time, opt_str
-from bot.sources.http import MAX_BODY_BYTES, RETRIES, HttpGetter
+from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.sources.netsafe import UnsafeURL, check_url
+from bot.sources.network import Dialect, Network, OptionError, SourceKit, WatchOption
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -100,43 +102,61 @@ def parse_mentions(
     return [m for m in (_entry(entry, info, now) for entry in feed.entries) if m is not None]
 
 
-class RssSource:
+def _check_feed_url(value: str, *, allow_private: bool) -> str:
+    try:
+        return check_url(value, allow_private=allow_private)
+    except UnsafeURL as exc:
+        raise OptionError(f"feed URL refused: {exc}") from exc
+
+
+FEED_URL = WatchOption(
+    name="feed_url",
+    flag="--feed-url",
+    help="the feed to read (e.g. a Google Alerts feed)",
+    required=True,
+    missing="an rss watch needs --feed-url",
+    check=_check_feed_url,
+)
+
+
+def _build(kit: SourceKit) -> Source:
+    return RssSource(kit.feed_http, allow_private=kit.allow_private, **kit.http_options())
+
+
+RSS = Network(
+    key=NETWORK,
+    name="RSS",
+    build=_build,
+    dialect=Dialect(whole_feed=True),
+    options=(FEED_URL,),
+    host_option=FEED_URL.name,  # be polite to each feed's host, not to feeds as a whole
+)
+
+
+class RssSource(HttpSource):
     """Reads a user-supplied RSS or Atom feed (e.g. a Google Alert) with conditional GETs."""
 
     name = NETWORK
+    label = RSS.name
     missing_settings: tuple[str, ...] = ()  # feeds need no credentials
 
     def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        backfill: timedelta = timedelta(hours=24),
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        allow_private: bool = False,
+        self, client: httpx.Client, *, allow_private: bool = False, **options: Unpack[HttpOptions]
     ) -> None:
-        self._http = HttpGetter(
-            "RSS",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            allow_private=allow_private,
-        )
-        self._backfill = backfill
+        super().__init__(client, allow_private=allow_private, **options)
         self._allow_private = allow_private
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return the feed's entries not seen before (first run: within the backfill window)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        if not spec.feed_url:
+        feed_url = spec.options.get(FEED_URL.name)
+        if not feed_url:
             raise SourceError("RSS watch has no feed URL")
         try:
-            url = check_url(spec.feed_url, allow_private=self._allow_private)
+            url = check_url(feed_url, allow_private=self._allow_private)
         except UnsafeURL as exc:
-            raise SourceError(f"RSS feed {spec.feed_url!r} refused: {exc}") from exc
+            raise SourceError(f"RSS feed {feed_url!r} refused: {exc}") from exc
         state = _FeedCursor.load(cursor)
 
         headers = {"Accept": ACCEPT}

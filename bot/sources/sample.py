@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec
+from bot.sources.base import FetchedAuthor, FetchedMention, FetchResult, SearchSpec, Source
+from bot.sources.network import Network, SourceKit
+
+NETWORK = "sample"
 
 
 def load_samples(*, now: datetime) -> list[FetchedMention]:
@@ -38,10 +41,18 @@ def _mention(item: dict[str, Any], *, now: datetime) -> FetchedMention:
     )
 
 
+def _build(kit: SourceKit) -> Source:
+    return SampleSource()
+
+
+# The console demo's network: never offered to users, so kept out of bot.sources.NETWORKS.
+SAMPLE = Network(key=NETWORK, name="Sample", build=_build)
+
+
 class SampleSource:
     """A source that hands out the bundled samples once, then nothing new."""
 
-    name = "sample"
+    name = NETWORK
     missing_settings: tuple[str, ...] = ()
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:

@@ -13,11 +13,9 @@ import logging
 import math
 import re
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Unpack
 
 import httpx
 
@@ -27,15 +25,18 @@ from bot.sources.base import (
     FetchResult,
     RateLimited,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import epoch_time, http_url, opt_int, opt_str
-from bot.sources.http import (
-    DEFAULT_RETRY_AFTER_S,
-    MAX_BODY_BYTES,
-    RETRIES,
-    HttpGetter,
-    load_json_object,
+from bot.sources.http import DEFAULT_RETRY_AFTER_S, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import (
+    Network,
+    OptionError,
+    Setting,
+    SourceKit,
+    WatchOption,
 )
 from bot.text import clean_text, html_to_text
 
@@ -59,6 +60,10 @@ OWN_DOMAIN_SITES = frozenset(
 _SITE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$")
 _LOCAL_SITE = re.compile(r"^(?P<lang>[a-z]{2})\.stackoverflow$")
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds")
+# What a watch may store; a fetch also lower-cases what it is given.
+_WATCH_SITE = re.compile(r"^[a-z0-9.-]{2,64}$")
+BASE_URL = Setting("OVERHEARD_STACKEXCHANGE_URL")
+KEY = Setting("STACKEXCHANGE_KEY")  # optional: raises the daily quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,42 +87,48 @@ def parse_authors(body: bytes, *, site: str = DEFAULT_SITE) -> list[FetchedAutho
     return [a for a in authors if a is not None and a.handle]
 
 
-class StackExchangeSource:
+def _check_site(value: str, *, allow_private: bool) -> str:
+    if not _WATCH_SITE.match(value):
+        raise OptionError("--site takes a Stack Exchange site name, like stackoverflow")
+    return value
+
+
+SITE = WatchOption(
+    name="site",
+    flag="--site",
+    help=f"the site (default {DEFAULT_SITE})",  # not stored: the fetch falls back to it
+    check=_check_site,
+)
+
+
+def _build(kit: SourceKit) -> Source:
+    return StackExchangeSource(kit.http, key=kit.value(KEY), **kit.http_options(BASE_URL))
+
+
+STACK_EXCHANGE = Network(
+    key=NETWORK,
+    name="Stack Exchange",
+    web_url="https://stackexchange.com",
+    build=_build,
+    options=(SITE,),
+    settings=(BASE_URL, KEY),
+)
+
+
+class StackExchangeSource(HttpSource):
     """Reads questions matching a query on one Stack Exchange site, newest first."""
 
     name = NETWORK
+    label = STACK_EXCHANGE.name
+    default_base_url = "https://api.stackexchange.com"
     missing_settings: tuple[str, ...] = ()  # a key only raises the daily quota
 
     def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        base_url: str = "https://api.stackexchange.com",
-        key: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        overlap: timedelta = timedelta(minutes=10),
-        max_pages: int = 10,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, client: httpx.Client, *, key: str | None = None, **options: Unpack[HttpOptions]
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "Stack Exchange",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._key = key or None
-        self._backfill = backfill
-        self._overlap = overlap
-        self._max_pages = max_pages
-        self._clock = clock  # real time, for `backoff`; fetch's `now` is the watch's time
+        # self._clock is real time, for `backoff`; fetch's `now` is the watch's time.
         self._hold_lock = threading.Lock()
         self._held_until: dict[str, datetime] = {}
 
@@ -125,7 +136,7 @@ class StackExchangeSource:
         """Return questions matching `spec` since the cursor (minus overlap), oldest first."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        site = _valid_site(spec.site)
+        site = _valid_site(spec.options.get(SITE.name))
         old_mark = _cursor_mark(cursor)
         if old_mark is None:
             fromdate = math.floor((now - self._backfill).timestamp())

@@ -16,11 +16,9 @@ import html
 import json
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -31,10 +29,13 @@ from bot.sources.base import (
     FetchResult,
     RateLimited,
     SearchSpec,
+    Source,
     SourceError,
 )
 from bot.sources.fields import iso_time, opt_float, opt_int, opt_str
-from bot.sources.http import ERROR_SNIPPET_BYTES, RETRIES, HttpGetter, load_json_object
+from bot.sources.http import ERROR_SNIPPET_BYTES, load_json_object
+from bot.sources.httpsource import HttpOptions, HttpSource
+from bot.sources.network import Dialect, Network, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ PROBLEM_STATUSES = frozenset({400, 401, 402, 403})
 UNDETERMINED_LANGS = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst"})
 _RETWEET_FILTER = re.compile(r"(?:^|[\s(])-is:retweet\b", re.IGNORECASE)
 _LANG_OPERATOR = re.compile(r"(?:^|[\s(])-?lang:", re.IGNORECASE)
+BASE_URL = Setting("OVERHEARD_X_URL")
+BEARER_TOKEN = Setting("X_BEARER_TOKEN", required=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,7 @@ def parse_mentions(body: bytes) -> list[FetchedMention]:
 
 def parse_authors(body: bytes) -> list[FetchedAuthor]:
     """Parse the authors a recent-search response carries in `includes.users`."""
-    return list(_users_by_id(_load_object(body, "search").get("includes")).values())
+    return list(_users_by_id(load_json_object(body, "X search body").get("includes")).values())
 
 
 def build_query(spec: SearchSpec) -> str:
@@ -100,46 +103,50 @@ def snowflake_time(post_id: int) -> datetime:
     return datetime.fromtimestamp(((post_id >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)
 
 
-class XSource:
+def _build(kit: SourceKit) -> Source:
+    return XSource(
+        kit.http,
+        bearer_token=kit.value(BEARER_TOKEN),
+        **kit.http_options(BASE_URL),
+    )
+
+
+X = Network(
+    key=NETWORK,
+    name="X",
+    web_url=WEB_URL,
+    build=_build,
+    dialect=Dialect(
+        or_operator=True, exclude="-", sigils=True, author="from:", site="url:", lang="lang:"
+    ),
+    settings=(BASE_URL, BEARER_TOKEN),
+)
+
+
+class XSource(HttpSource):
     """Reads recent posts matching a query from X, with an app-only bearer token."""
 
     name = NETWORK
+    label = X.name
+    default_base_url = "https://api.x.com"
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        base_url: str = "https://api.x.com",
         bearer_token: str | None = None,
-        backfill: timedelta = timedelta(hours=24),
-        max_pages: int = 10,
-        max_body_bytes: int = 5_000_000,
-        retries: int = RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        if max_pages < 1:
-            raise ValueError("max_pages must be at least 1")
-        self._http = HttpGetter(
-            "X",
-            client,
-            max_body_bytes=max_body_bytes,
-            retries=retries,
-            sleep=sleep,
-        )
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, **options)
         self._bearer_token = bearer_token or None
-        self._backfill = backfill
-        self._max_pages = max_pages
-        self.missing_settings: tuple[str, ...] = (
-            ("X_BEARER_TOKEN",) if self._bearer_token is None else ()
-        )
+        self.missing_settings = X.missing({BEARER_TOKEN.env: self._bearer_token})
 
     def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
         """Return posts matching `spec` newer than the cursor's since_id, and the new cursor."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         if self._bearer_token is None:
-            raise SourceError("X is not configured: set X_BEARER_TOKEN")
+            raise SourceError(f"X is not configured: set {BEARER_TOKEN.env}")
         old_since = _cursor_since_id(cursor)
         params = {
             "query": build_query(spec),
@@ -291,12 +298,8 @@ def _problem_suffix(problem: dict[str, Any]) -> str:
     return f": {text}" if text else ""
 
 
-def _load_object(body: bytes, what: str) -> dict[str, Any]:
-    return load_json_object(body, f"X {what} body")
-
-
 def _parse_search(body: bytes) -> _SearchPage:
-    data = _load_object(body, "search")
+    data = load_json_object(body, "X search body")
     posts = data.get("data")
     meta = data.get("meta")
     if posts is None and not isinstance(meta, dict):

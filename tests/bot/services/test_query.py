@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.query import QueryError, parse_query
+from bot.sources import REGISTRY
 
 
 @pytest.mark.parametrize(
@@ -78,25 +79,29 @@ def test_bad_queries_say_what_to_fix(query: str, message: str) -> None:
 def test_networks_without_or_get_one_search_per_alternative() -> None:
     query = parse_query('"acme cloud" OR @acme -jobs')
 
-    hn = [s.query for s in query.specs("hackernews")]
-    x = [s.query for s in query.specs("x")]
+    hn = [s.query for s in query.specs(REGISTRY["hackernews"].dialect)]
+    x = [s.query for s in query.specs(REGISTRY["x"].dialect)]
 
     assert hn == ['"acme cloud" -jobs', "acme -jobs"]
     assert x == ['("acme cloud" OR @acme) -jobs']
 
 
 def test_x_gets_author_site_and_language_natively() -> None:
-    (spec,) = parse_query("acme -author:acmebot -site:spam.example lang:en").specs("x")
+    (spec,) = parse_query("acme -author:acmebot -site:spam.example lang:en").specs(
+        REGISTRY["x"].dialect
+    )
 
     assert spec.query == "acme -from:acmebot -url:spam.example lang:en"
     assert spec.lang == "en"
 
 
 def test_specs_carry_hashtags_and_options() -> None:
-    (spec,) = parse_query("#acme").specs("rss", feed_url="https://alerts.example/feed")
+    (spec,) = parse_query("#acme").specs(
+        REGISTRY["rss"].dialect, {"feed_url": "https://alerts.example/feed"}
+    )
 
     assert spec.hashtags == ("acme",)
-    assert spec.feed_url == "https://alerts.example/feed"
+    assert spec.options == {"feed_url": "https://alerts.example/feed"}
 
 
 @given(st.text(max_size=80))
@@ -116,13 +121,15 @@ def test_a_word_query_matches_any_text_containing_that_word(word: str, noise: st
 
 
 def test_feeds_are_read_once_whatever_the_alternatives() -> None:
-    specs = parse_query("acme OR globex").specs("rss", feed_url="https://alerts.example/f")
+    specs = parse_query("acme OR globex").specs(
+        REGISTRY["rss"].dialect, {"feed_url": "https://alerts.example/f"}
+    )
 
     assert len(specs) == 1
 
 
 def test_each_alternative_carries_only_its_own_hashtags() -> None:
-    specs = parse_query("#acme OR #globex cloud").specs("mastodon")
+    specs = parse_query("#acme OR #globex cloud").specs(REGISTRY["mastodon"].dialect)
 
     assert [(s.query, s.hashtags) for s in specs] == [
         ("#acme", ("acme",)),

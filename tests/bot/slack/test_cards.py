@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
 from bot.slack import ids
 from bot.slack.cards import (
-    NETWORK_NAMES,
     Message,
     build_already_claimed_message,
     build_mention_card,
@@ -29,6 +28,18 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(hours=2)
 POST_URL = "https://news.ycombinator.com/item?id=1"
 AUTHOR_URL = "https://news.ycombinator.com/user?id=pg"
+# How each network is named on a card (the console demo's samples too).
+NETWORK_NAMES = {
+    "hackernews": "Hacker News",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "reddit": "Reddit",
+    "x": "X",
+    "rss": "RSS",
+    "appstore": "App Store",
+    "stackexchange": "Stack Exchange",
+    "sample": "Sample",
+}
 CLAIMER = "U0CLAIMER"
 CLOSER = "U0CLOSER"
 

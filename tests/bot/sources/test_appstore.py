@@ -19,7 +19,7 @@ from bot.sources.base import FetchedMention, RateLimited, SearchSpec, Source, So
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "appstore"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 APP_ID = "1459523498"
-SPEC = SearchSpec(query="acme", app_id=APP_ID, country="us")
+SPEC = SearchSpec(query="acme", options={"app_id": APP_ID, "country": "us"})
 PAGE1_IDS = ["11872051903", "11871988204", "11871402277"]
 PAGE2_IDS = ["11870337810", "11869110234"]  # the second is older than the first backfill
 _PAGE = re.compile(r"^/(?P<cc>[a-z]{2})/rss/customerreviews/page=(?P<page>\d+)/id=(?P<app>\d+)/")
@@ -378,7 +378,7 @@ def test_fetch_accepts_an_id_prefix_and_an_uppercase_country(
     make_source: Callable[..., AppStoreSource], app_id: str, country: str, path: str
 ) -> None:
     store = FakeAppStore([fixture_bytes("reviews_empty.json")])
-    spec = SearchSpec(query="acme", app_id=app_id, country=country)
+    spec = SearchSpec(query="acme", options={"app_id": app_id, "country": country})
 
     make_source(store).fetch(spec, {}, now=NOW)
 
@@ -401,7 +401,8 @@ def test_fetch_rejects_a_bad_app_id_or_country_before_any_request(
     make_source: Callable[..., AppStoreSource], app_id: str | None, country: str, message: str
 ) -> None:
     store = two_pages()
-    spec = SearchSpec(query="acme", app_id=app_id, country=country)
+    options = {"country": country} if app_id is None else {"app_id": app_id, "country": country}
+    spec = SearchSpec(query="acme", options=options)
 
     with pytest.raises(SourceError, match=message):
         make_source(store).fetch(spec, {}, now=NOW)

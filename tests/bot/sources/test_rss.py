@@ -21,7 +21,7 @@ from bot.sources.rss import SEEN_MAX, RssSource, parse_mentions
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rss"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FEED_URL = "https://www.google.com/alerts/feeds/05718299374511629304/1440338734815183551"
-SPEC = SearchSpec(query="acme", feed_url=FEED_URL)
+SPEC = SearchSpec(query="acme", options={"feed_url": FEED_URL})
 ALERT = "tag:google.com,2013:googlealerts/feed:"
 OUTAGE = ALERT + "7731046112209484631"  # 2026-01-15T11:42:07Z
 CAFE = ALERT + "12501224780620368192"  # 2026-01-15T08:15:00Z
@@ -414,7 +414,7 @@ def test_a_feed_url_inside_our_network_is_refused_before_any_request(
     source = make_source(feed, allow_private=False)
 
     with pytest.raises(SourceError, match="refused"):
-        source.fetch(SearchSpec(query="acme", feed_url=url), {}, now=NOW)
+        source.fetch(SearchSpec(query="acme", options={"feed_url": url}), {}, now=NOW)
 
     assert feed.requests == []
 
@@ -431,14 +431,18 @@ def test_a_redirect_from_a_public_feed_to_the_metadata_service_is_refused(
     source = make_source(handler, allow_private=False)
 
     with pytest.raises(SourceError, match="refused redirect"):
-        source.fetch(SearchSpec(query="acme", feed_url="https://93.184.215.14/feed"), {}, now=NOW)
+        source.fetch(
+            SearchSpec(query="acme", options={"feed_url": "https://93.184.215.14/feed"}),
+            {},
+            now=NOW,
+        )
 
     assert seen == ["https://93.184.215.14/feed"]
 
 
 def test_allow_private_lets_a_local_feed_through(make_source: Callable[..., RssSource]) -> None:
     feed = alerts_feed()
-    spec = SearchSpec(query="acme", feed_url="http://127.0.0.1:8080/alerts.xml")
+    spec = SearchSpec(query="acme", options={"feed_url": "http://127.0.0.1:8080/alerts.xml"})
 
     result = make_source(feed, allow_private=True).fetch(spec, {}, now=NOW)
 
@@ -590,7 +594,7 @@ def test_relative_links_resolve_against_the_final_url_after_a_redirect(
         body = atom('<entry><id>urn:x:1</id><title>Acme</title><link href="/p/1"/></entry>')
         return httpx.Response(200, content=body)
 
-    spec = SearchSpec(query="acme", feed_url="https://old.example.org/old-feed")
+    spec = SearchSpec(query="acme", options={"feed_url": "https://old.example.org/old-feed"})
     (mention,) = make_source(handler).fetch(spec, {}, now=NOW).mentions
 
     assert mention.url == "https://blog.example.org/p/1"

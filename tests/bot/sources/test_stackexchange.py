@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stackexchange"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 NOW_I = 1768478400  # NOW as epoch seconds
 NEWEST_I = 1768476000  # creation_date of the newest question in the fixtures (79871234)
-SPEC = SearchSpec(query="acme", site="stackoverflow")
+SPEC = SearchSpec(query="acme", options={"site": "stackoverflow"})
 SO = "stackexchange:stackoverflow:"
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -280,7 +280,7 @@ def test_fetch_searches_stackoverflow_unless_the_watch_names_a_site(
     source = make_source(api)
 
     source.fetch(SearchSpec(query="acme"), {}, now=NOW)
-    source.fetch(SearchSpec(query="acme", site="ServerFault"), {}, now=NOW)
+    source.fetch(SearchSpec(query="acme", options={"site": "ServerFault"}), {}, now=NOW)
 
     assert [p["site"] for p in api.params()] == ["stackoverflow", "serverfault"]
     assert "key" not in api.params()[0]
@@ -293,7 +293,7 @@ def test_fetch_rejects_a_site_that_is_not_a_site_name(
     api = two_pages()
 
     with pytest.raises(SourceError, match="site"):
-        make_source(api).fetch(SearchSpec(query="acme", site=site), {}, now=NOW)
+        make_source(api).fetch(SearchSpec(query="acme", options={"site": site}), {}, now=NOW)
 
     assert api.requests == []
 
@@ -403,7 +403,7 @@ def test_the_next_request_waits_out_the_backoff_even_in_another_fetch(
     clock.now += timedelta(seconds=4)
 
     with pytest.raises(RateLimited) as caught:
-        source.fetch(SearchSpec(query="other", site="stackoverflow"), {}, now=NOW)
+        source.fetch(SearchSpec(query="other", options={"site": "stackoverflow"}), {}, now=NOW)
 
     assert caught.value.retry_after_s == pytest.approx(6)
     assert len(api.requests) == 1

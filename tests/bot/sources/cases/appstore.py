@@ -30,7 +30,7 @@ def _handler(request: httpx.Request) -> httpx.Response:
 
 CASE = ContractCase(
     network="appstore",
-    spec=SearchSpec(query="acme", app_id=APP_ID, country="us"),
+    spec=SearchSpec(query="acme", options={"app_id": APP_ID, "country": "us"}),
     make_source=lambda client: AppStoreSource(client, sleep=lambda _s: None),
     handler=_handler,
     search_path=_page_path(1),

@@ -22,7 +22,7 @@ def _handler(request: httpx.Request) -> httpx.Response:
 
 CASE = ContractCase(
     network="rss",
-    spec=SearchSpec(query="acme", feed_url=f"https://www.google.com{FEED_PATH}"),
+    spec=SearchSpec(query="acme", options={"feed_url": f"https://www.google.com{FEED_PATH}"}),
     # No DNS in tests: the address check is exercised in test_rss.py with numeric hosts.
     make_source=lambda client: RssSource(client, sleep=lambda _s: None, allow_private=True),
     handler=_handler,

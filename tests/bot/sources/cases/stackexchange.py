@@ -31,7 +31,7 @@ def _handler(request: httpx.Request) -> httpx.Response:
 
 CASE = ContractCase(
     network="stackexchange",
-    spec=SearchSpec(query="acme", site="stackoverflow"),
+    spec=SearchSpec(query="acme", options={"site": "stackoverflow"}),
     make_source=lambda client: StackExchangeSource(client, sleep=lambda _s: None),
     handler=_handler,
     search_path=SEARCH_PATH,
