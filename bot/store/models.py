@@ -32,6 +32,7 @@ class CardState(enum.StrEnum):
     QUEUED = "queued"
     POSTED = "posted"
     CLAIMED = "claimed"
+    SNOOZED = "snoozed"  # out of the queue until `Card.snoozed_until`, then back, unclaimed
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
 
@@ -46,6 +47,9 @@ class EventKind(enum.StrEnum):
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
     REOPENED = "reopened"
+    SNOOZED = "snoozed"
+    WOKE = "woke"  # a snoozed card came back to the queue
+    MUTED = "muted"  # a mention by a muted author: stored and logged, never posted
 
 
 class Watch(SQLModel, table=True):
@@ -142,6 +146,11 @@ class Mention(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=500)
     # The network's conversation (thread, story) the post belongs to: its root post's id.
     conversation_id: str | None = Field(default=None, max_length=500)
+    # What the conversation is called where the network says (a comment's story title).
+    conversation_title: str | None = Field(default=None, max_length=1000)
+    # The page a post is about (a story's article, a feed entry): the same link seen on
+    # several networks shares one card.
+    link_url: str | None = Field(default=None, max_length=2000)
     sentiment_polarity: float | None = None
     sentiment_label: str | None = Field(default=None, max_length=16)
     rating: int | None = None  # a review's stars, 1–5
@@ -152,11 +161,23 @@ class Mention(SQLModel, table=True):
 
 
 class Card(SQLModel, table=True):
-    """One card in Slack: its message, its state and who holds it; also the poster's outbox."""
+    """One mention in one channel: its message, its state and who holds it; the poster's outbox.
+
+    A mention matched by several watches has a card in each of their channels. Cards of one
+    conversation (or one link) in a channel share a top-level card: see ThreadKey.
+    """
+
+    __table_args__ = (UniqueConstraint("mention_id", "channel_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE", unique=True)
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
     channel_id: str = Field(max_length=32, index=True)
+    watch_id: int | None = Field(
+        default=None, foreign_key="watch.id", ondelete="SET NULL", index=True
+    )
+    reason: str | None = Field(default=None, max_length=500)  # which watch and term matched
+    snoozed_until: datetime | None = _ts()
+    closing_note: str | None = Field(default=None, max_length=3000)
     state: str = Field(default=CardState.QUEUED, max_length=16, index=True)
     message_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
@@ -172,6 +193,45 @@ class Card(SQLModel, table=True):
     # Bumped by every state change; Slack shows `synced_version` until the card is re-sent.
     version: int = Field(default=0)
     synced_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class ThreadKey(SQLModel, table=True):
+    """A key (a network's conversation, a linked URL) that leads to its top-level card.
+
+    The first card of a conversation posted in a channel claims the key; every later card
+    with the same key goes in that card's thread, whatever order they are posted in.
+    """
+
+    __table_args__ = (UniqueConstraint("channel_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(max_length=32)
+    key: str = Field(max_length=700)
+    card_id: int = Field(foreign_key="card.id", ondelete="CASCADE", index=True)
+
+
+class SentimentFeedback(SQLModel, table=True):
+    """Someone's correction of a mention's sentiment: labelled data for retraining."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=32)
+    label: str = Field(max_length=16)  # what the person says it is
+    model_label: str | None = Field(default=None, max_length=16)  # what overheard said
+    model_polarity: float | None = None
+    at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class MutedAuthor(SQLModel, table=True):
+    """An author whose mentions a watch stores but no longer posts."""
+
+    __table_args__ = (UniqueConstraint("author_id", "watch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", ondelete="CASCADE")
+    watch_id: int = Field(foreign_key="watch.id", ondelete="CASCADE", index=True)
+    muted_by: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
 
 
 class Event(SQLModel, table=True):

@@ -83,7 +83,12 @@ def test_a_database_from_before_the_renovation_keeps_every_row(bare_engine: Engi
         event = conn.execute(text("SELECT card_id, kind FROM event")).one()
         thread = conn.execute(text("SELECT conversation_id FROM mention")).scalar_one()
         history = conn.execute(text("SELECT author_id, value, formula_version FROM authorscore"))
+        watch_id = conn.execute(text("SELECT watch_id FROM card")).scalar_one()
+        keys = conn.execute(text("SELECT channel_id, key, card_id FROM threadkey"))
         assert tuple(card) == ("claimed", 2, 2)  # Slack showed that version: nothing to re-send
         assert tuple(event) == (1, "claimed")
         assert thread == "98"
         assert [tuple(row) for row in history] == [(1, 64, "2")]
+        assert watch_id == 1
+        # The posted card leads its conversation: later replies go in its thread.
+        assert [tuple(row) for row in keys] == [("C1", "x:98", 1)]
