@@ -105,12 +105,7 @@ def build_mention(item: FetchedMention, *, author: Author | None, now: datetime)
     text = clean_text(item.text)[:TEXT_MAX_CHARS]
     whole = "\n".join(filter(None, [item.title, text]))
     mood = sentiment.blend_stars(sentiment.analyze(whole), item.rating)
-    reach = (
-        influence.InfluenceScore(value=author.score)
-        if author is not None and author.score is not None
-        else None
-    )
-    urgency = priority.prioritize(whole, mood, reach)
+    urgency = priority.prioritize(whole, mood, author.score if author is not None else None)
     return Mention(
         network=item.network,
         external_id=item.external_id,
