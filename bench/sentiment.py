@@ -1,6 +1,8 @@
 """Measure sentiment against human-rated texts: plain TextBlob, VADER and overheard's scorer.
 
-`python -m bench.sentiment [--extra NAME=PATH ...]`. Accuracy and macro-F1 use the
+`python -m bench.sentiment [--extra NAME=PATH ...]` prints the tables and writes the figures
+to `bench/results.json`. The texts are the dev half of VADER's human-rated data, shipped in
+`bench/data/sentiment/` (see its README). Accuracy and macro-F1 use the
 three gold labels of the data's README (mean rating below -0.5 negative, above 0.5
 positive); Pearson r is against the mean rating. TextBlob and VADER label at ±0.05, as
 their authors suggest. Ours is trained on the dev tweets, so on them it is scored by
@@ -8,8 +10,9 @@ stratified 10-fold cross-validation (three shuffles): every tweet is judged by a
 never saw it, an honest estimate of held-out performance, never a train-fit number.
 The training settings are fixed in that CV (chosen once on all dev tweets, so a little
 optimistic); `--nested` also runs nested CV, which chooses them again inside every
-training fold (slow: about half an hour). Extra sets (same `id, mean_rating, text`
-format) are judged by the shipped model.
+training fold (slow: about half an hour). The product reviews, news editorials and movie
+reviews are judged by the shipped model, which was trained on tweets alone and never saw
+them; so is any `--extra` set in the same `id, mean_rating, text` format.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textblob import TextBlob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from bench._results import record
 from bench.train_sentiment import (
     DATA_DIR,
     DEV_TWEETS,
+    REPO,
     Settings,
     cross_validated,
     gold_label,
@@ -44,12 +50,17 @@ BASELINE_BAND = 0.05
 CV_SEEDS = (0, 1, 2)
 TIMING_ROUNDS = 5
 TIMING_CHUNK = 100
-# Product reviews and news editorials, if someone places them beside the dev tweets.
-OPTIONAL_SETS = {
-    "product reviews": DATA_DIR / "product_reviews.tsv",
-    "news editorials": DATA_DIR / "news_editorials.tsv",
+# Longer text from the same rated data, dev halves: out of the tweet-trained model's domain.
+OTHER_SETS = {
+    "product reviews": DATA_DIR / "product_reviews_dev.tsv",
+    "news editorials": DATA_DIR / "news_editorials_dev.tsv",
+    "movie reviews": DATA_DIR / "movie_reviews_dev.tsv",
 }
 LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2, "unknown": 1}
+GOLD_RULE = (
+    "mean rating < -0.5 negative, > 0.5 positive, else neutral; TextBlob and VADER "
+    f"labelled at ±{BASELINE_BAND}; ours' unknown counted as neutral"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +129,7 @@ def ours(text: str) -> tuple[float, int]:
     return result.polarity, LABEL_INDEX[result.label]
 
 
-def report_dev(*, nested: bool = False) -> None:
+def report_dev(*, nested: bool = False) -> dict[str, Any]:
     """Print the dev-tweet table: quality and speed of each scorer, and the targets."""
     rows = load_rated(DEV_TWEETS)
     texts = [r.text for r in rows]
@@ -127,10 +138,12 @@ def report_dev(*, nested: bool = False) -> None:
     speeds = texts_per_second({**scorers, "ours": sentiment.analyze}, texts)
     print(f"Dev tweets: {DEV_TWEETS} ({len(rows)} tweets, odd ids only)")
     print(f"{'scorer':<36} {'accuracy':>8} {'macro-F1':>8} {'Pearson r':>9} {'texts/s':>8}")
+    figures: dict[str, dict[str, float]] = {}
     for name, score in scorers.items():
         polarity = [score(t) for t in texts]
         result = evaluate(ratings, polarity, [band_label(p) for p in polarity])
         _row(f"{name} (labels at ±{BASELINE_BAND})", result, speeds[name])
+        figures[name] = _figures(result, speeds[name])
 
     features = [sentiment.extract_features(t) for t in texts]
     unknown = [sentiment.unjudgeable_reason(t) is not None for t in texts]
@@ -143,6 +156,7 @@ def report_dev(*, nested: bool = False) -> None:
     runs = [scored(cross_validated(features, ratings, seed=seed)) for seed in CV_SEEDS]
     cv = _mean(runs)
     _row(f"ours ({len(CV_SEEDS)}x10-fold CV, held-out folds)", cv, speeds["ours"])
+    figures[f"ours ({len(CV_SEEDS)}x10-fold CV)"] = _figures(cv, speeds["ours"])
     print(
         f"  ours: every tweet judged by a model trained without it; {sum(unknown)} judged "
         f"unknown (counted as neutral); macro-F1 varies by {_spread(runs):.3f} across shuffles"
@@ -157,6 +171,7 @@ def report_dev(*, nested: bool = False) -> None:
                 chosen[s] = chosen.get(s, 0) + 1
         cv = _mean(nested_runs)
         _row(f"ours (nested {len(CV_SEEDS)}x10-fold CV)", cv, None)
+        figures[f"ours (nested {len(CV_SEEDS)}x10-fold CV)"] = _figures(cv, None)
         f1s = ", ".join(f"{r.macro_f1:.3f}" for r in nested_runs)
         rs = ", ".join(f"{r.pearson_r:.3f}" for r in nested_runs)
         print(
@@ -175,36 +190,56 @@ def report_dev(*, nested: bool = False) -> None:
     _target("Pearson r", cv.pearson_r, TARGET_PEARSON_R)
     _target("speed against bare TextBlob", ratio, TARGET_SPEED_RATIO, suffix="x")
     print(f"  (VADER runs at {speeds['VADER'] / speeds['TextBlob']:.2f}x bare TextBlob)")
+    return {
+        "data": _shown(DEV_TWEETS),
+        "texts": len(rows),
+        "ours_unknown": sum(unknown),
+        "ours_macro_f1_spread_across_shuffles": round(_spread(runs), 4),
+        "ours_speed_vs_textblob": round(ratio, 3),
+        "scorers": figures,
+    }
 
 
-def report_extra(sets: dict[str, Path]) -> None:
-    """Print the table for other domains, or say plainly that they were not measured."""
-    present = {name: path for name, path in sets.items() if path.is_file()}
-    for name in sorted(set(OPTIONAL_SETS) - set(present)):
-        print(
-            f"Not measured: {name}. No labelled set is available offline here (VADER's "
-            "review and editorial sets ship only inside an archive that also holds the "
-            f"held-out tweets, so it is not opened). Place one at {OPTIONAL_SETS[name]} "
-            "or pass --extra NAME=PATH."
-        )
-    for name, path in present.items():
+def report_extra(sets: dict[str, Path]) -> dict[str, Any]:
+    """Print the table for each other rated set; say plainly which ones are missing."""
+    measured: dict[str, Any] = {}
+    for name, path in sets.items():
+        if not path.is_file():
+            print(f"Not measured: {name}, no file at {path}.")
+            continue
         rows = load_rated(path)
         ratings = [r.rating for r in rows]
-        print(f"{name}: {path} ({len(rows)} texts, judged by the shipped model)")
+        unknown = sum(sentiment.unjudgeable_reason(r.text) is not None for r in rows)
+        print(
+            f"{name}: {path} ({len(rows)} texts, judged by the shipped model; "
+            f"{unknown} judged unknown, counted as neutral)"
+        )
+        figures: dict[str, dict[str, float]] = {}
         for scorer, score in baselines().items():
             polarity = [score(r.text) for r in rows]
-            _row(scorer, evaluate(ratings, polarity, [band_label(p) for p in polarity]), None)
+            result = evaluate(ratings, polarity, [band_label(p) for p in polarity])
+            _row(scorer, result, None)
+            figures[scorer] = _figures(result, None)
         judged = [ours(r.text) for r in rows]
         result = evaluate(ratings, [p for p, _ in judged], [label for _, label in judged])
         _row("ours", result, None)
+        figures["ours"] = _figures(result, None)
+        measured[name] = {
+            "data": _shown(path),
+            "texts": len(rows),
+            "ours_unknown": unknown,
+            "scorers": figures,
+        }
+    return measured
 
 
-def report_binary(name: str, path: Path) -> None:
+def report_binary(name: str, path: Path) -> dict[str, Any]:
     """Print sign agreement on a set labelled only positive or negative (`label,text` CSV)."""
     with path.open(encoding="utf-8-sig", newline="") as lines:
         rows = [(int(label), text) for label, text in csv.reader(lines)]
     print(f"{name}: {path} ({len(rows)} texts labelled +1 or -1, judged by the shipped model)")
     print(f"{'scorer':<36} {'sign agreement':>14} {'Pearson r':>9} {'unknown':>8}")
+    figures: dict[str, dict[str, float]] = {}
     gold = [float(label) for label, _ in rows]
     scorers: dict[str, Callable[[str], float]] = {
         **baselines(),
@@ -222,10 +257,12 @@ def report_binary(name: str, path: Path) -> None:
         )
         r = statistics.correlation(gold, polarity)
         print(f"{scorer:<36} {agree / len(rows):>14.3f} {r:>9.3f} {unknown:>8}")
+        figures[scorer] = {"sign_agreement": round(agree / len(rows), 4), "pearson_r": round(r, 4)}
+    return {"data": _shown(path), "texts": len(rows), "labels": "+1/-1", "scorers": figures}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the sentiment benchmark and print its tables."""
+    """Run the sentiment benchmark, print its tables and record the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.sentiment", description=__doc__)
     parser.add_argument(
         "--extra",
@@ -247,15 +284,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also run nested CV, choosing the training settings inside each fold (slow)",
     )
     args = parser.parse_args(argv)
-    extra = dict(OPTIONAL_SETS)
+    extra = dict(OTHER_SETS)
     for item in args.extra:
         name, _, path = item.partition("=")
         extra[name] = Path(path)
-    report_dev(nested=args.nested)
-    report_extra(extra)
+    figures = {"dev tweets": report_dev(nested=args.nested), **report_extra(extra)}
     for item in args.binary:
         name, _, path = item.partition("=")
-        report_binary(name, Path(path))
+        figures[f"{name} (+1/-1)"] = report_binary(name, Path(path))
+    record("sentiment", {"gold": GOLD_RULE, "sets": figures})
+
+
+def _figures(scores: Scores, speed: float | None) -> dict[str, float]:
+    figures = {name: round(getattr(scores, name), 4) for name in Scores.__slots__}
+    if speed is not None:
+        figures["texts_per_s"] = round(speed)
+    return figures
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the repository when it is inside it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def _mean(runs: Sequence[Scores]) -> Scores:

@@ -29,9 +29,8 @@ from sklearn.model_selection import StratifiedKFold
 from scoring import sentiment
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(
-    os.environ.get("OVERHEARD_SENTIMENT_DATA", REPO.parent / "shared" / "data" / "sentiment")
-)
+# The dev half of VADER's human-rated texts, shipped with the repository (see its README).
+DATA_DIR = Path(os.environ.get("OVERHEARD_SENTIMENT_DATA", REPO / "bench" / "data" / "sentiment"))
 DEV_TWEETS = DATA_DIR / "tweets_dev.tsv"
 MODEL_PATH = REPO / "scoring" / sentiment.MODEL_RESOURCE
 MODEL_VERSION = "sentiment-2"
@@ -72,7 +71,7 @@ class Settings:
 class RatedText:
     """One text and the mean of its human ratings (-4..+4)."""
 
-    id: int
+    id: str  # "17" for a tweet, "DOC_SENTENCE" for a review or editorial sentence
     rating: float
     text: str
 
@@ -85,7 +84,7 @@ def load_rated(path: Path) -> list[RatedText]:
         for line in lines:
             if line.strip():
                 id_, rating, text = line.rstrip("\n").split("\t", 2)
-                rows.append(RatedText(int(id_), float(rating), text))
+                rows.append(RatedText(id_, float(rating), text))
     return rows
 
 

@@ -21,7 +21,6 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from scoring.influence import InfluenceScore
 from scoring.sentiment import Sentiment
 
 MOST_URGENT = 1
@@ -85,10 +84,8 @@ class Priority:
     reasons: list[str] = field(default_factory=list)
 
 
-def prioritize(
-    text: str, sentiment: Sentiment, influence: InfluenceScore | None = None
-) -> Priority:
-    """Rank a mention from its text and sentiment; reach may raise it one step, never lower."""
+def prioritize(text: str, sentiment: Sentiment, reach: int | None = None) -> Priority:
+    """Rank a mention from its text and sentiment; reach (1–100) may raise it one step only."""
     plain = _URL.sub(" ", html.unescape(text))
     reasons: list[str] = []
     points = 0
@@ -106,7 +103,7 @@ def prioritize(
     level = next((lvl for need, lvl in LEVEL_THRESHOLDS if points >= need), LEAST_URGENT)
     if not reasons:
         reasons.append("no complaint, urgency or negativity")
-    if influence is not None and influence.value >= REACH_RAISE_AT and level > MOST_URGENT:
+    if reach is not None and reach >= REACH_RAISE_AT and level > MOST_URGENT:
         level -= 1
-        reasons.append(f"reach {influence.value}/100 raised it one step")
+        reasons.append(f"reach {reach}/100 raised it one step")
     return Priority(level, reasons)

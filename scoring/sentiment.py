@@ -25,6 +25,9 @@ How a text is read (formula "sentiment-2", weights in `data/sentiment_model.json
 
 `cues` lists the largest contributions to the polarity (lexicon groups and single words,
 in polarity units) and what the adaptation changed, so every number can be traced.
+
+A review's star rating is the reviewer's own verdict: `blend_stars` lets 1–5 stars lead
+and the words refine (polarity = 0.7 · stars + 0.3 · words; the label from the stars).
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ MAX_NOTES_PER_KIND = 3
 VADER_NEGATION_SCALAR = -0.74
 # A word in `NOT_` form sits after a negation and before the next punctuation mark.
 NEGATED_PREFIX = "NOT_"
+# A review's stars, 1 to 5, lead its polarity; its words refine it. 3 stars is neutral.
+STARS_WEIGHT = 0.7
+WORDS_WEIGHT = 0.3
+FEWEST_STARS, MOST_STARS, NEUTRAL_STARS = 1, 5, 3
 
 # Step features let the linear heads bend: the lexicon scores are not linear in the rating
 # (VADER's compound saturates near ±1) and the neutral band needs a sharper edge than one
@@ -250,6 +257,33 @@ def analyze(text: str) -> Sentiment:
     if reason is not None:
         return Sentiment(0.0, 0.0, "unknown", [reason])
     return shipped_model().judge(_features(plain, link))
+
+
+def blend_stars(words: Sentiment, stars: int | None) -> Sentiment:
+    """Let a review's 1–5 star rating lead the sentiment of its words.
+
+    The stars read as a polarity, (stars − 3) / 2: 1 star is −1, 3 is 0, 5 is +1. Then
+
+        polarity = 0.7 · stars + 0.3 · words
+
+    where words is the text's polarity, or the stars' own when the text is "unknown".
+    The label is the reviewer's: 1–2 stars negative, 3 neutral, 4–5 positive, whatever
+    the words say; the first cue says "N/5 stars". No rating, or one outside 1..5,
+    leaves the text's sentiment as it is.
+    """
+    if stars is None or not FEWEST_STARS <= stars <= MOST_STARS:
+        return words
+    from_stars = (stars - NEUTRAL_STARS) / (MOST_STARS - NEUTRAL_STARS)
+    from_words = words.polarity if words.label != "unknown" else from_stars
+    label: Label = (
+        "negative" if stars < NEUTRAL_STARS else "positive" if stars > NEUTRAL_STARS else "neutral"
+    )
+    return Sentiment(
+        polarity=round(STARS_WEIGHT * from_stars + WORDS_WEIGHT * from_words, 3),
+        subjectivity=words.subjectivity,
+        label=label,
+        cues=[f"{stars}/5 stars", *words.cues],
+    )
 
 
 def unjudgeable_reason(text: str) -> str | None:

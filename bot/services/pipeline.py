@@ -34,23 +34,8 @@ def build_mention(item: FetchedMention, *, author: Author | None, now: datetime)
     """An unsaved Mention for a fetched post, with its sentiment worked out."""
     text = clean_text(item.text)[:TEXT_MAX_CHARS]
     whole = "\n".join(filter(None, [item.title, text]))
-    mood = sentiment.analyze(whole)
-    if item.rating is not None and 1 <= item.rating <= 5:
-        # Stars are the reviewer's own verdict: they lead, the words refine.
-        stars = (item.rating - 3) / 2
-        words = mood.polarity if mood.label != "unknown" else stars
-        mood = sentiment.Sentiment(
-            polarity=round(0.7 * stars + 0.3 * words, 3),
-            subjectivity=mood.subjectivity,
-            label="negative" if item.rating <= 2 else "positive" if item.rating >= 4 else "neutral",
-            cues=[f"{item.rating}/5 stars", *mood.cues],
-        )
-    reach = (
-        influence.InfluenceScore(value=author.score)
-        if author is not None and author.score is not None
-        else None
-    )
-    urgency = priority.prioritize(whole, mood, reach)
+    mood = sentiment.blend_stars(sentiment.analyze(whole), item.rating)
+    urgency = priority.prioritize(whole, mood, author.score if author is not None else None)
     return Mention(
         network=item.network,
         external_id=item.external_id,

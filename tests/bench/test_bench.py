@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,8 @@ import pytest
 
 from bench import train_sentiment
 from bench.__main__ import benchmark_modules
-from bench.sentiment import band_label, evaluate, report_binary, report_extra
+from bench._results import record
+from bench.sentiment import OTHER_SETS, band_label, evaluate, report_binary, report_extra
 from scoring import sentiment
 
 # A tiny rated set, made up here: never the team's tweets.
@@ -144,3 +147,47 @@ def test_a_set_labelled_plus_or_minus_one_is_measured_by_sign(
 
     ours = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("ours"))
     assert ours.split()[1] == "1.000"
+
+
+@pytest.mark.skipif(
+    "OVERHEARD_SENTIMENT_DATA" in os.environ, reason="the data directory is overridden"
+)
+def test_the_rated_data_ships_inside_the_repository() -> None:
+    data = train_sentiment.REPO / "bench" / "data" / "sentiment"
+    read = [train_sentiment.DEV_TWEETS, *OTHER_SETS.values()]
+
+    assert {path.parent for path in read} == {data}
+    assert [path.name for path in read if not path.is_file()] == []
+
+
+@pytest.mark.skipif(
+    "OVERHEARD_SENTIMENT_DATA" in os.environ, reason="the data directory is overridden"
+)
+def test_the_shipped_model_was_trained_on_the_shipped_tweets() -> None:
+    digest = hashlib.sha256(train_sentiment.DEV_TWEETS.read_bytes()).hexdigest()[:16]
+    model = json.loads(train_sentiment.MODEL_PATH.read_text(encoding="utf-8"))
+
+    assert f"sha256 {digest}" in model["provenance"]
+
+
+def test_sentences_keep_their_document_and_sentence_id(tmp_path: Path) -> None:
+    rated = tmp_path / "editorials.tsv"
+    rated.write_text("id\tmean_rating\ttext\n7_2\t-1.5\tA dull plan.\n", encoding="utf-8")
+
+    assert train_sentiment.load_rated(rated) == [
+        train_sentiment.RatedText("7_2", -1.5, "A dull plan.")
+    ]
+
+
+def test_recorded_figures_replace_their_own_benchmark_and_keep_the_others(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "results.json"
+
+    record("fetch", {"concurrent_s": 9.0}, path=results)
+    record("sentiment", {"macro_f1": 0.5}, path=results)
+    record("sentiment", {"macro_f1": 0.7}, path=results)
+
+    saved = json.loads(results.read_text(encoding="utf-8"))
+    assert (saved["fetch"]["concurrent_s"], saved["sentiment"]["macro_f1"]) == (9.0, 0.7)
+    assert "measured_at" in saved["sentiment"]

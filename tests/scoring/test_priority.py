@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring import influence
-from scoring.influence import AuthorMetrics, InfluenceScore
+from scoring.influence import AuthorMetrics
 from scoring.priority import REACH_RAISE_AT, prioritize
 from scoring.sentiment import Sentiment, analyze
 
@@ -17,16 +17,11 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 NEUTRAL = Sentiment(0.0, 0.0, "neutral")
 
 
-def reach(value: int) -> InfluenceScore:
-    """An influence score of `value` (its breakdown does not matter here)."""
-    return InfluenceScore(value)
-
-
 def test_a_three_follower_customer_double_charged_asking_for_a_refund_is_p1_or_p2() -> None:
     text = "Acme charged me twice this month and I want a refund."
     tiny = influence.score(AuthorMetrics("x", followers=3, posts=12, account_created=NOW), now=NOW)
 
-    result = prioritize(text, analyze(text), tiny)
+    result = prioritize(text, analyze(text), tiny.value)
 
     assert result.level <= 2
     assert {"says they were charged twice", "asks for a refund"} <= set(result.reasons)
@@ -60,7 +55,7 @@ def test_a_question_mark_inside_a_link_is_not_a_question() -> None:
 
 
 def test_high_reach_raises_one_step_and_says_so() -> None:
-    result = prioritize("Thinking about Acme today", NEUTRAL, reach(95))
+    result = prioritize("Thinking about Acme today", NEUTRAL, 95)
 
     assert result.level == 3
     assert result.reasons[-1] == "reach 95/100 raised it one step"
@@ -69,11 +64,11 @@ def test_high_reach_raises_one_step_and_says_so() -> None:
 def test_reach_below_the_threshold_changes_nothing() -> None:
     text = "The Acme app keeps crashing"
 
-    assert prioritize(text, NEUTRAL, reach(REACH_RAISE_AT - 1)) == prioritize(text, NEUTRAL)
+    assert prioritize(text, NEUTRAL, REACH_RAISE_AT - 1) == prioritize(text, NEUTRAL)
 
 
 def test_p1_stays_p1_whatever_the_reach() -> None:
-    assert prioritize("Acme is down again, outage everywhere", NEUTRAL, reach(100)).level == 1
+    assert prioritize("Acme is down again, outage everywhere", NEUTRAL, 100).level == 1
 
 
 def test_unknown_sentiment_adds_no_negativity() -> None:
@@ -106,7 +101,7 @@ def test_reach_raises_at_most_one_step_and_never_lowers(
     text: str, sentiment: Sentiment, value: int
 ) -> None:
     base = prioritize(text, sentiment).level
-    with_reach = prioritize(text, sentiment, reach(value))
+    with_reach = prioritize(text, sentiment, value)
 
     assert 1 <= base <= 4
     assert with_reach.level in (base, max(1, base - 1))
@@ -116,9 +111,9 @@ def test_reach_raises_at_most_one_step_and_never_lowers(
 @settings(max_examples=300, deadline=None, database=None)
 @given(texts, sentiments, st.integers(min_value=1, max_value=99))
 def test_more_reach_is_never_less_urgent(text: str, sentiment: Sentiment, value: int) -> None:
-    lower = prioritize(text, sentiment, reach(value)).level
+    lower = prioritize(text, sentiment, value).level
 
-    assert prioritize(text, sentiment, reach(value + 1)).level <= lower
+    assert prioritize(text, sentiment, value + 1).level <= lower
 
 
 @settings(max_examples=200, deadline=None, database=None)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring import sentiment
-from scoring.sentiment import EMOJI_WORDS, analyze
+from scoring.sentiment import EMOJI_WORDS, Sentiment, analyze, blend_stars
 
 
 @pytest.mark.parametrize(
@@ -154,3 +154,73 @@ def test_every_answer_is_bounded_labelled_and_consistent(text: str) -> None:
 @given(social_text)
 def test_the_same_text_always_gets_the_same_answer(text: str) -> None:
     assert analyze(text) == analyze(text)
+
+
+GLOWING = Sentiment(0.5, 0.6, "positive", ["'love' +0.30"])
+
+
+def test_a_reviews_stars_lead_and_its_words_refine() -> None:
+    # 2 stars read as -0.5: 0.7 * -0.5 + 0.3 * 0.5 = -0.2.
+    assert blend_stars(GLOWING, 2) == Sentiment(
+        -0.2, 0.6, "negative", ["2/5 stars", "'love' +0.30"]
+    )
+
+
+def test_a_one_star_review_reads_negative_however_glowing_its_words() -> None:
+    result = blend_stars(analyze("Gorgeous design, I love the colours!"), 1)
+
+    assert result.label == "negative"
+    assert result.polarity <= -0.4
+    assert result.cues[0] == "1/5 stars"
+
+
+@pytest.mark.parametrize(
+    ("stars", "label"),
+    [(1, "negative"), (2, "negative"), (3, "neutral"), (4, "positive"), (5, "positive")],
+)
+def test_the_label_is_the_reviewers_verdict(stars: int, label: str) -> None:
+    scathing = Sentiment(-0.9, 0.8, "negative")
+
+    assert blend_stars(GLOWING, stars).label == blend_stars(scathing, stars).label == label
+
+
+def test_stars_alone_decide_when_the_words_cannot_be_judged() -> None:
+    unknown = Sentiment(0.0, 0.0, "unknown", ["no words to judge"])
+
+    assert blend_stars(unknown, 5) == Sentiment(
+        1.0, 0.0, "positive", ["5/5 stars", "no words to judge"]
+    )
+    assert blend_stars(unknown, 3).polarity == 0.0
+
+
+@pytest.mark.parametrize("stars", [None, 0, 6])
+def test_without_a_rating_in_one_to_five_the_words_stand(stars: int | None) -> None:
+    assert blend_stars(GLOWING, stars) == GLOWING
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.builds(
+        Sentiment,
+        polarity=st.floats(min_value=-1, max_value=1),
+        subjectivity=st.floats(min_value=0, max_value=1),
+        label=st.sampled_from(["negative", "neutral", "positive", "unknown"]),
+    ),
+    st.integers(min_value=1, max_value=5),
+)
+def test_a_blended_polarity_lies_between_stars_and_words_and_agrees_with_the_label(
+    words: Sentiment, stars: int
+) -> None:
+    result = blend_stars(words, stars)
+    from_stars = (stars - 3) / 2
+    from_words = words.polarity if words.label != "unknown" else from_stars
+
+    assert (
+        min(from_stars, from_words) - 0.001
+        <= result.polarity
+        <= max(from_stars, from_words) + 0.001
+    )
+    if result.label == "positive":
+        assert result.polarity > 0
+    if result.label == "negative":
+        assert result.polarity < 0
