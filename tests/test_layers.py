@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -55,3 +56,45 @@ def test_module_imports_without_loading_slack(module: str) -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == [], f"{module} loads Slack"
+
+
+# Which rooms a room may import (besides the standard library and third-party packages);
+# docs/architecture.md draws the same rules.
+ALLOWED_IMPORTS = {
+    "scoring": {"scoring"},
+    "bot/store": {"bot.store"},
+    "bot/sources": {"bot.sources", "bot.config", "bot.text", "bot.retry", "bot.durations"},
+    "bot/services": {
+        "bot.services",
+        "bot.sources",
+        "bot.store",
+        "bot.config",
+        "bot.text",
+        "bot.retry",
+        "bot.durations",
+        "scoring",
+    },
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    """The project modules a file imports (`bot…`, `handlers…`, `scoring…`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name.partition(".")[0] in ("bot", "handlers", "scoring")}
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED_IMPORTS))
+def test_each_room_imports_only_the_rooms_below_it(room: str) -> None:
+    allowed = ALLOWED_IMPORTS[room]
+    strays = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / room).rglob("*.py")
+        for name in imports_of(path)
+        if not any(name == a or name.startswith(a + ".") for a in allowed)
+    }
+    assert not strays, sorted(strays)

@@ -13,7 +13,7 @@ from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
 from bot.text import clean_text
-from scoring import influence, priority, sentiment
+from scoring import priority, sentiment
 
 log = logging.getLogger(__name__)
 

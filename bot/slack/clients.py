@@ -23,7 +23,7 @@ def poster_client(settings: Settings) -> WebClient:
 
 
 def listener_client(settings: Settings) -> WebClient:
-    """The listeners' client: after the ack, a 429 on a card update waits and tries again."""
+    """The listeners' client (ephemerals, views): after the ack, a 429 waits and tries again."""
     client = poster_client(settings)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=LISTENER_RETRIES))
     return client
