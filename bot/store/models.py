@@ -50,6 +50,7 @@ class EventKind(enum.StrEnum):
     SNOOZED = "snoozed"
     WOKE = "woke"  # a snoozed card came back to the queue
     MUTED = "muted"  # a mention by a muted author: stored and logged, never posted
+    AUTHOR_MUTED = "author_muted"  # someone muted the card's author on the card's watch
 
 
 class Watch(SQLModel, table=True):
