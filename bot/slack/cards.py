@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.durations import short_duration
 from bot.slack import ids
+from bot.slack.menu import build_card_menu
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, plain_within, safe_http_url
 from bot.sources import REGISTRY
 from bot.store.models import Author, Card, CardState, EventKind, Mention
@@ -96,7 +97,10 @@ def build_mention_card(mention: Mention, author: Author | None, card: Card) -> M
     )
     blocks.append(_context(f"{prefix}-post", _post_line(mention)))
     blocks.append(_context(f"{prefix}-state", _state_line(card, state)))
-    blocks.append(ActionsBlock(block_id=f"{prefix}-actions", elements=_buttons(state, card.id)))
+    menu = build_card_menu(card.id, state, has_author=author is not None)
+    blocks.append(
+        ActionsBlock(block_id=f"{prefix}-actions", elements=[*_buttons(state, card.id), *menu])
+    )
     return Message(blocks=blocks, text=_fallback(mention, author))
 
 
@@ -142,9 +146,9 @@ def render_card_text(card: Message) -> str:
             lines.extend(_readable(field) for field in data.get("fields", []))
         elif kind == "context":
             lines.append("  ".join(_readable(el) for el in data["elements"] if "text" in el))
-        elif kind == "actions":
-            labels = (el.get("text", {}).get("text", el["type"]) for el in data["elements"])
-            lines.append(" ".join(f"[{label}]" for label in labels))
+        elif kind == "actions":  # a terminal can press the buttons, not open the menu
+            buttons = (el for el in data["elements"] if el["type"] == "button")
+            lines.append(" ".join(f"[{el['text']['text']}]" for el in buttons))
         elif kind == "divider":
             lines.append("---")
     # The console prints this: nothing in it may move the cursor or recolour the terminal.
