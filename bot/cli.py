@@ -1,4 +1,4 @@
-"""The command line behind every process: run, serve, worker, watch, preview, sources, db."""
+"""The command line: run, serve, worker, watch, preview, sources, feedback and db."""
 
 from __future__ import annotations
 
@@ -251,6 +251,22 @@ def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
     return 1 if any(row.flagged for row in rows) else 0
 
 
+def cmd_feedback_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write every sentiment correction as TSV, to a file or to standard output."""
+    from bot.services.feedback import export_feedback
+
+    require_schema(settings)
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        if args.output is None:
+            count = export_feedback(sys.stdout, session=session)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = export_feedback(out, session=session)
+    where = args.output or "standard output"
+    print(f"{count} sentiment corrections written to {where}.", file=sys.stderr)
+    return 0
+
+
 def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     """The argument parser for every subcommand; `networks` gives the choices and their flags."""
     parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
@@ -306,6 +322,15 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     sources.add_parser("status", help="each watch × network's health").set_defaults(
         func=cmd_sources_status
     )
+
+    feedback = sub.add_parser("feedback", help="what people told overheard").add_subparsers(
+        dest="feedback", required=True
+    )
+    export = feedback.add_parser(
+        "export", help="sentiment corrections as TSV, to retrain the sentiment model"
+    )
+    export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    export.set_defaults(func=cmd_feedback_export)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

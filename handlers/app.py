@@ -10,7 +10,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.deps import Deps
-from handlers import actions, commands, events
+from handlers import actions, commands, events, views
 
 log = logging.getLogger(__name__)
 
@@ -38,4 +38,5 @@ def build_app(deps: Deps, client: WebClient) -> App:
     actions.register(app)
     commands.register(app)
     events.register(app)
+    views.register(app)
     return app

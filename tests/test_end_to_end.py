@@ -17,20 +17,24 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlmodel import col, select
 
+from bot.cli import build_parser
 from bot.config import Settings
+from bot.services.cards import count_open_cards, events_for, load_card
 from bot.services.deps import Deps
+from bot.services.menu import MenuChoice
 from bot.services.poster import Poster
-from bot.services.scheduler import run_once
-from bot.services.watches import add_watch
+from bot.services.scheduler import run_once, wake_snoozed_cards
+from bot.services.watches import add_watch, list_watches
 from bot.slack import ids
 from bot.slack.chat import SlackChat
 from bot.slack.clients import listener_client, poster_client
 from bot.slack.web import build_wsgi, make_http_server
 from bot.sources import build_sources
 from bot.store.db import session_scope
-from bot.store.models import Card, CardState
+from bot.store.models import Card, CardState, Mention, SentimentFeedback
 from handlers.app import build_app
 from tests.conftest import Clock, make_settings
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
@@ -104,6 +108,59 @@ class Slack:
         return httpx.post(self.url + "/slack/events", content=body, headers=headers, timeout=10)
 
     def click(self, action_id: str, card_id: int, user: str, **kw: Any) -> httpx.Response:
+        button = {
+            "action_id": action_id,
+            "block_id": f"card-{card_id}",
+            "value": str(card_id),
+            "type": "button",
+            "action_ts": "1700000000.000001",
+        }
+        return self.act(button, card_id, user, **kw)
+
+    def pick(self, choice: MenuChoice, card_id: int, user: str) -> httpx.Response:
+        """Pick an entry of the card's "⋯" menu."""
+        (menu,) = [
+            e
+            for b in card_message(self.fake, card_row(self.deps.engine, card_id))["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["type"] == "overflow"
+        ]
+        (option,) = [o for o in menu["options"] if o["value"] == f"{card_id}:{choice.value}"]
+        picked = {
+            "action_id": menu["action_id"],
+            "block_id": f"card-{card_id}-actions",
+            "type": "overflow",
+            "selected_option": option,
+            "action_ts": "1700000000.000002",
+        }
+        return self.act(picked, card_id, user)
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> httpx.Response:
+        """Submit a modal the app opened, with these input values, as Slack would."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0000TEAM", "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0000TEAM"},
+            "api_app_id": "A0OVERHEARD",
+            "token": "legacy-verification-token",
+            "trigger_id": "123.456.def",
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.signed_post(body, content_type="application/x-www-form-urlencoded")
+
+    def act(
+        self,
+        action: dict[str, Any],
+        card_id: int,
+        user: str,
+        *,
+        ephemeral: bool = False,
+        **kw: Any,
+    ) -> httpx.Response:
+        """Send a block_actions payload for one action on the card's message (or a reply)."""
         conv = card_row(self.deps.engine, card_id)
         payload = {
             "type": "block_actions",
@@ -116,20 +173,12 @@ class Slack:
                 "type": "message",
                 "message_ts": conv.message_ts,
                 "channel_id": conv.channel_id,
-                "is_ephemeral": False,
+                "is_ephemeral": ephemeral,
             },
             "channel": {"id": conv.channel_id, "name": "support"},
             "message": {"ts": conv.message_ts, "type": "message", "text": "card"},
             "response_url": "https://hooks.slack.com/actions/T0000TEAM/1/abc",
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": f"card-{card_id}",
-                    "value": str(card_id),
-                    "type": "button",
-                    "action_ts": "1700000000.000001",
-                }
-            ],
+            "actions": [action],
         }
         body = urlencode({"payload": json.dumps(payload)})
         return self.signed_post(body, content_type="application/x-www-form-urlencoded", **kw)
@@ -160,8 +209,6 @@ def card_row(engine: Engine, card_id: int) -> Card:
 
 def cards(engine: Engine) -> list[Card]:
     with session_scope(engine) as session:
-        from sqlmodel import col, select
-
         return list(session.exec(select(Card).order_by(col(Card.id))))
 
 
@@ -256,9 +303,12 @@ def test_fetched_mentions_become_cards_and_a_second_fetch_posts_nothing(slack: S
         assert call.args["text"]  # a plain fallback for notifications
     story = next(m for m in messages if "46620310" in block_text(m))
     assert "news.ycombinator.com/item?id=46620310" in block_text(story)
-    assert [
-        e["text"]["text"] for b in story["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ] == ["Claim", "Resolve", "Dismiss"]
+    elements = [e for b in story["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["text"]["text"] for e in elements if e["type"] == "button"] == [
+        "Claim",
+        "Resolve",
+        "Dismiss",
+    ]
     assert all(c.state == CardState.POSTED for c in cards(slack.deps.engine))
 
     assert run_once(slack.deps) == (0, 0)
@@ -520,3 +570,297 @@ def test_replies_go_into_their_story_cards_thread_and_urgent_ones_also_to_the_ch
     neat, refund = cards(slack.deps.engine)[1:]
     assert neat.thread_ts == refund.thread_ts == story.message_ts
     assert neat.message_ts != story.message_ts
+
+
+# --- the card's menu, end to end -------------------------------------------------------------
+
+
+def opened_modal(slack: Slack, callback_id: str) -> dict[str, Any]:
+    """The modal the app has just opened, once Slack has it."""
+    wait_for(lambda: any(v["callback_id"] == callback_id for v in slack.fake.opened_views))
+    return next(v for v in reversed(slack.fake.opened_views) if v["callback_id"] == callback_id)
+
+
+def thread_texts(slack: Slack, card: Card) -> list[str]:
+    return [m["text"] for m in slack.fake.thread(CHANNEL, card.thread_ts or "")]
+
+
+def buttons_of(message: dict[str, Any]) -> list[str]:
+    elements = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [e["text"]["text"] for e in elements if e["type"] == "button"]
+
+
+def radio(block: str, action: str, value: str) -> dict[str, Any]:
+    option = {"text": {"type": "plain_text", "text": value}, "value": value}
+    return {block: {action: {"type": "radio_buttons", "selected_option": option}}}
+
+
+def typed(block: str, action: str, value: str) -> dict[str, Any]:
+    return {block: {action: {"type": "plain_text_input", "value": value}}}
+
+
+def snooze_from_the_menu(slack: Slack, card: Card, user: str, period: str) -> None:
+    assert slack.pick(MenuChoice.SNOOZE, card.id or 0, user).status_code == 200
+    modal = opened_modal(slack, ids.SNOOZE_VIEW)
+    notes = len(thread_texts(slack, card))
+    answer = slack.submit(modal, radio(ids.SNOOZE_BLOCK, ids.SNOOZE_INPUT, period), user)
+    assert (answer.status_code, answer.text) == (200, "")  # the modal closes
+    wait_for(lambda: len(thread_texts(slack, card)) == notes + 1)
+
+
+def test_a_snoozed_card_leaves_the_queue_and_the_clock_brings_it_back_unclaimed(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.click(ids.CLAIM, card.id or 0, "UALICE")
+    wait_for(lambda: len(thread_texts(slack, card)) == 1)
+
+    snooze_from_the_menu(slack, card, "UALICE", "4h")
+
+    assert "💤 Snoozed until <!date^" in block_text(card_message(slack.fake, card))
+    assert buttons_of(card_message(slack.fake, card)) == ["Reopen"]
+    assert thread_texts(slack, card)[-1].startswith("💤 <@UALICE> snoozed this until <!date^")
+    with session_scope(slack.deps.engine) as session:
+        assert count_open_cards(session=session) == 4  # five cards, one claimed then snoozed
+    clock: Clock = slack.deps.clock  # type: ignore[assignment]
+
+    clock.advance(hours=3, minutes=59)
+    run_once(slack.deps)
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.SNOOZED
+
+    clock.advance(minutes=1)
+    run_once(slack.deps)
+
+    woke = card_row(slack.deps.engine, card.id or 0)
+    assert (woke.state, woke.claimed_by, woke.snoozed_until) == (CardState.POSTED, None, None)
+    message = card_message(slack.fake, card)
+    assert "⏳ Unclaimed" in block_text(message)
+    assert buttons_of(message) == ["Claim", "Resolve", "Dismiss"]
+    assert thread_texts(slack, card)[-1] == (
+        "⏰ Back from snooze: this is waiting for someone to claim it."
+    )
+    run_once(slack.deps)
+    assert len(thread_texts(slack, card)) == 3  # claimed, snoozed, back: announced once
+
+
+def test_two_workers_waking_at_once_bring_the_card_back_once(slack: Slack) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    snooze_from_the_menu(slack, card, "UALICE", "1h")
+    slack.deps.clock.advance(hours=2)  # type: ignore[attr-defined]
+    barrier = threading.Barrier(2)
+
+    def worker(_: int) -> list[int]:
+        barrier.wait()
+        return wake_snoozed_cards(slack.deps)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        woken = list(pool.map(worker, range(2)))
+
+    assert sorted(woken) == [[], [card.id]]
+    backs = [t for t in thread_texts(slack, card) if t.startswith("⏰ Back from snooze")]
+    assert len(backs) == 1
+    with session_scope(slack.deps.engine) as session:
+        kinds = [e.kind for e in events_for(card.id or 0, session=session)]
+    assert kinds.count("woke") == 1
+
+
+def test_resolve_with_a_note_shows_the_note_escaped_on_the_card_and_in_its_thread(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.pick(MenuChoice.RESOLVE_WITH_NOTE, card.id or 0, "UALICE")
+    modal = opened_modal(slack, ids.NOTE_VIEW)
+    assert modal["title"]["text"] == "Resolve with a note"
+
+    empty = slack.submit(modal, typed(ids.NOTE_BLOCK, ids.NOTE_INPUT, "   "), "UALICE")
+    assert empty.json()["response_action"] == "errors"  # the modal stays open, saying why
+    done = slack.submit(
+        modal, typed(ids.NOTE_BLOCK, ids.NOTE_INPUT, "<!channel> refunded & replied"), "UALICE"
+    )
+
+    assert done.status_code == 200
+    wait_for(lambda: len(thread_texts(slack, card)) == 1)
+    shown = block_text(card_message(slack.fake, card))
+    assert "Resolved by <@UALICE>" in shown
+    assert "📝 &lt;!channel&gt; refunded &amp; replied" in shown
+    assert thread_texts(slack, card) == [
+        "✅ <@UALICE> resolved this: &lt;!channel&gt; refunded &amp; replied"
+    ]
+
+
+def test_reopen_from_the_menu_brings_a_dismissed_card_back(slack: Slack) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.click(ids.DISMISS, card.id or 0, "UALICE")
+    wait_for(lambda: len(thread_texts(slack, card)) == 1)
+
+    slack.pick(MenuChoice.REOPEN, card.id or 0, "UBOB")
+
+    wait_for(lambda: len(thread_texts(slack, card)) == 2)
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.POSTED
+    assert thread_texts(slack, card)[-1] == "↩️ <@UBOB> reopened this."
+
+
+def test_not_relevant_excludes_a_word_and_the_author_so_the_next_fetch_leaves_them_out(
+    slack: Slack,
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    with session_scope(slack.deps.engine) as session:
+        author = load_card(card.id or 0, session=session).author
+    assert author is not None
+    slack.pick(MenuChoice.NOT_RELEVANT, card.id or 0, "UALICE")
+    modal = opened_modal(slack, ids.NOT_RELEVANT_VIEW)
+    assert f"Exclude posts by {author.handle}" in json.dumps(modal)
+    values = {
+        **typed(ids.EXCLUDE_WORD_BLOCK, ids.EXCLUDE_WORD_INPUT, "hiring"),
+        ids.EXCLUDE_AUTHOR_BLOCK: {
+            ids.EXCLUDE_AUTHOR_INPUT: {
+                "type": "checkboxes",
+                "selected_options": [{"value": "author"}],
+            }
+        },
+    }
+
+    assert slack.submit(modal, values, "UALICE").status_code == 200
+
+    wait_for(lambda: len(slack.fake.ephemerals) == 1)
+    with session_scope(slack.deps.engine) as session:
+        (watch,) = list_watches(session=session)
+        changes = [
+            e for e in events_for(card.id or 0, session=session) if e.kind == "watch_changed"
+        ]
+    assert watch.query == f"acme -hiring -author:{author.handle}"
+    assert [(e.actor, e.detail["before"]) for e in changes] == [("UALICE", "acme")]
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.DISMISSED
+    assert "Dismissed by <@UALICE>" in block_text(card_message(slack.fake, card))
+    assert f"`acme -hiring -author:{author.handle}`" in slack.fake.ephemerals[0]["text"]
+
+    slack.algolia.serve_hits(
+        [
+            hn_hit("600", "Acme is hiring again", story="600", minutes_ago=5),
+            {
+                **hn_hit("601", "Acme ships a CLI", story="601", minutes_ago=4),
+                "author": author.handle,
+            },
+            hn_hit("602", "Acme ships a queue", story="602", minutes_ago=3),
+        ]
+    )
+    slack.deps.clock.advance(seconds=600)  # type: ignore[attr-defined]
+    run_once(slack.deps)
+
+    with session_scope(slack.deps.engine) as session:
+        stored = set(session.exec(select(Mention.external_id)))
+    assert "602" in stored and not {"600", "601"} & stored
+
+
+@pytest.mark.parametrize("word", ['-"', '"', "<!channel>", "<https://evil.example|x>", "a OR b:c"])
+def test_a_malicious_exclusion_is_refused_in_the_modal_and_changes_nothing(
+    slack: Slack, word: str
+) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    slack.pick(MenuChoice.NOT_RELEVANT, card.id or 0, "UMALLORY")
+    modal = opened_modal(slack, ids.NOT_RELEVANT_VIEW)
+
+    answer = slack.submit(
+        modal, typed(ids.EXCLUDE_WORD_BLOCK, ids.EXCLUDE_WORD_INPUT, word), "UMALLORY"
+    )
+
+    assert answer.status_code == 200
+    refusal = answer.json()
+    assert refusal["response_action"] == "errors"
+    assert "exclusion" in refusal["errors"][ids.EXCLUDE_WORD_BLOCK]
+    with session_scope(slack.deps.engine) as session:
+        assert [w.query for w in list_watches(session=session)] == ["acme"]
+    assert card_row(slack.deps.engine, card.id or 0).state == CardState.POSTED
+    assert slack.fake.calls_to("chat.update") == []
+
+
+def database_url(engine: Engine) -> str:
+    """A URL reaching the test's database (its schema too, on PostgreSQL), for a command."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def test_wrong_sentiment_is_stored_with_who_said_it_and_the_cli_exports_it(
+    slack: Slack, tmp_path: Path
+) -> None:
+    run_once(slack.deps)
+    card = next(c for c in cards(slack.deps.engine))
+    with session_scope(slack.deps.engine) as session:
+        said = load_card(card.id or 0, session=session).mention.sentiment_label
+    slack.pick(MenuChoice.SENTIMENT, card.id or 0, "UBOB")
+    modal = opened_modal(slack, ids.SENTIMENT_VIEW)
+    other = next(label for label in ("positive", "negative") if label != said)
+
+    slack.submit(modal, radio(ids.SENTIMENT_BLOCK, ids.SENTIMENT_INPUT, other), "UBOB")
+
+    wait_for(lambda: len(slack.fake.ephemerals) == 1)
+    assert slack.fake.ephemerals[0]["user"] == "UBOB"
+    assert slack.fake.ephemerals[0]["text"].startswith(f"Thanks: noted as *{other}*")
+    with session_scope(slack.deps.engine) as session:
+        (feedback,) = session.exec(select(SentimentFeedback)).all()
+    assert (feedback.user_id, feedback.label, feedback.model_label) == ("UBOB", other, said)
+
+    output = tmp_path / "feedback.tsv"
+    args = build_parser().parse_args(["feedback", "export", "--output", str(output)])
+    assert args.func(make_settings(DATABASE_URL=database_url(slack.deps.engine)), args) == 0
+
+    header, row = output.read_text(encoding="utf-8").splitlines()
+    assert header.split("\t")[:3] == ["mention_id", "network", "label"]
+    fields = row.split("\t")
+    assert fields[1:4] == ["hackernews", other, said or ""]
+    assert fields[5] == "UBOB"
+
+
+def test_a_muted_authors_next_mention_is_stored_but_not_posted(slack: Slack) -> None:
+    run_once(slack.deps)
+    card = cards(slack.deps.engine)[0]
+    with session_scope(slack.deps.engine) as session:
+        author = load_card(card.id or 0, session=session).author
+    assert author is not None
+
+    slack.pick(MenuChoice.AUTHOR, card.id or 0, "UALICE")
+    wait_for(lambda: len(slack.fake.ephemerals) == 1)
+    reply = slack.fake.ephemerals[0]
+    assert author.handle in json.dumps(reply["blocks"]) and "/100" in json.dumps(reply["blocks"])
+    (mute,) = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    slack.act(
+        {"action_id": mute["action_id"], "value": mute["value"], "type": "button"},
+        card.id or 0,
+        "UALICE",
+        ephemeral=True,
+    )
+    wait_for(lambda: len(slack.fake.ephemerals) == 2)
+    assert slack.fake.ephemerals[1]["text"].startswith(f"🔇 Muted {author.handle} (Hacker News)")
+    posted_before = len(posted_cards(slack.fake))
+
+    slack.algolia.serve_hits(
+        [
+            {**hn_hit("700", "Acme again", story="700", minutes_ago=5), "author": author.handle},
+            hn_hit("701", "Acme, from someone else", story="701", minutes_ago=4),
+        ]
+    )
+    slack.deps.clock.advance(seconds=600)  # type: ignore[attr-defined]
+    new, posted = run_once(slack.deps)
+
+    assert (new, posted) == (2, 1)
+    assert len(posted_cards(slack.fake)) == posted_before + 1
+    assert "from someone else" in block_text(posted_cards(slack.fake)[-1])
+    with session_scope(slack.deps.engine) as session:
+        (held,) = session.exec(
+            select(Card)
+            .join(Mention, col(Mention.id) == Card.mention_id)
+            .where(Mention.external_id == "700")
+        ).all()
+        kinds = [e.kind for e in events_for(held.id or 0, session=session)]
+    assert (held.state, held.message_ts) == (CardState.DISMISSED, None)
+    assert kinds == ["queued", "muted"]

@@ -1,23 +1,29 @@
-"""Card state changes (claim, resolve, dismiss, reopen), each an UPDATE-if plus an Event."""
+"""Card state changes (claim, resolve, dismiss, reopen, snooze, wake): UPDATE-if plus an Event."""
 
 from __future__ import annotations
 
 import enum
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import ColumnElement, Engine, func, update
 from sqlmodel import Session, col, select
 
 from bot.services.chat import CardView, ChatBackend, ChatError
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Event, EventKind, Mention
+from bot.text import clean_text
 
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "overheard"
 ERROR_MAX_CHARS = 1000
+# A closing note is read on the card, in a line of small print: a few sentences at most.
+NOTE_MAX_CHARS = 1000
+# Snoozed cards the worker wakes in one pass; the rest wait for the next tick.
+WAKE_BATCH = 100
 
 
 class CardAction(enum.StrEnum):
@@ -42,6 +48,28 @@ _ACTION_EVENTS = {
 }
 OPEN_STATES = (CardState.POSTED, CardState.CLAIMED)
 CLOSED_STATES = (CardState.RESOLVED, CardState.DISMISSED)
+# What Reopen brings back to the queue: a closed card, or a snoozed one before its time.
+REOPENABLE_STATES = (*CLOSED_STATES, CardState.SNOOZED)
+
+
+class SnoozePeriod(enum.StrEnum):
+    """How long a card can be snoozed for."""
+
+    HOUR = "1h"
+    FOUR_HOURS = "4h"
+    DAY = "1d"
+
+    @property
+    def length(self) -> timedelta:
+        """The time the card stays out of the queue."""
+        return _SNOOZE_LENGTHS[self]
+
+
+_SNOOZE_LENGTHS = {
+    SnoozePeriod.HOUR: timedelta(hours=1),
+    SnoozePeriod.FOUR_HOURS: timedelta(hours=4),
+    SnoozePeriod.DAY: timedelta(days=1),
+}
 
 
 class CardError(Exception):
@@ -75,6 +103,22 @@ def load_card(card_id: int, *, session: Session) -> CardView:
     return CardView(card, mention, author)
 
 
+def load_card_in(card_id: int, channel_id: str, *, session: Session) -> CardView:
+    """Read a card for someone acting from `channel_id`; a card of another channel is refused.
+
+    Anyone in a card's channel may act on it: the buttons and every choice of its menu.
+    """
+    view = load_card(card_id, session=session)
+    if view.card.channel_id != channel_id:
+        raise NotAllowed("That card belongs to another channel.")
+    return view
+
+
+def card_watch_id(view: CardView) -> int | None:
+    """The watch a card was posted for (its mention's, for cards older than the card's own)."""
+    return view.card.watch_id if view.card.watch_id is not None else view.mention.watch_id
+
+
 def record_event(
     card_id: int,
     kind: EventKind,
@@ -97,17 +141,20 @@ def _transition(
     actor: str,
     session: Session,
     now: datetime,
+    where: Sequence[ColumnElement[bool]] = (),
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Move the card if it is in one of `allowed_from`; return whether this call moved it."""
     result = session.execute(
         update(Card)
         .where(col(Card.id) == card_id)
         .where(col(Card.state).in_([s.value for s in allowed_from]))
+        .where(*where)
         .values(**values, version=col(Card.version) + 1)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    record_event(card_id, kind, actor, session=session, now=now)
+    record_event(card_id, kind, actor, session=session, now=now, detail=detail)
     return True
 
 
@@ -145,18 +192,20 @@ def close_card(
     *,
     session: Session,
     now: datetime,
+    note: str | None = None,
 ) -> CardView:
-    """Resolve or dismiss an open card."""
+    """Resolve or dismiss an open card, with a closing note the card shows if there is one."""
     if state not in CLOSED_STATES:
         raise ValueError(f"{state} is not a closing state")
     moved = _transition(
         card_id,
         allowed_from=OPEN_STATES,
-        values={"state": state, "closed_by": user_id, "closed_at": now},
+        values={"state": state, "closed_by": user_id, "closed_at": now, "closing_note": note},
         kind=EventKind(state.value),
         actor=user_id,
         session=session,
         now=now,
+        detail={"note": note} if note else None,
     )
     view = _reload(card_id, session=session)
     if not moved:
@@ -165,16 +214,18 @@ def close_card(
 
 
 def reopen_card(card_id: int, user_id: str, *, session: Session, now: datetime) -> CardView:
-    """Put a resolved or dismissed card back in the queue, unclaimed."""
+    """Put a resolved, dismissed or snoozed card back in the queue, unclaimed."""
     moved = _transition(
         card_id,
-        allowed_from=CLOSED_STATES,
+        allowed_from=REOPENABLE_STATES,
         values={
             "state": CardState.POSTED,
             "claimed_by": None,
             "claimed_at": None,
             "closed_by": None,
             "closed_at": None,
+            "closing_note": None,
+            "snoozed_until": None,
         },
         kind=EventKind.REOPENED,
         actor=user_id,
@@ -183,8 +234,102 @@ def reopen_card(card_id: int, user_id: str, *, session: Session, now: datetime) 
     )
     view = _reload(card_id, session=session)
     if not moved:
-        raise NotAllowed(f"This mention is {view.card.state}; only closed ones reopen.")
+        raise NotAllowed(f"This mention is {view.card.state}; only closed or snoozed ones reopen.")
     return view
+
+
+def clean_note(raw: str) -> str:
+    """A closing note as stored: no control characters, trimmed; refused when empty or long."""
+    note = clean_text(raw).strip()
+    if not note:
+        raise NotAllowed("The note is empty: write what was done, or use the Resolve button.")
+    if len(note) > NOTE_MAX_CHARS:
+        raise NotAllowed(f"The note is longer than {NOTE_MAX_CHARS} characters.")
+    return note
+
+
+def resolve_with_note(
+    card_id: int, user_id: str, note: str, *, session: Session, now: datetime
+) -> CardView:
+    """Resolve an open card, saying on it what was done."""
+    return close_card(
+        card_id, user_id, CardState.RESOLVED, session=session, now=now, note=clean_note(note)
+    )
+
+
+def snooze_card(
+    card_id: int, user_id: str, period: SnoozePeriod, *, session: Session, now: datetime
+) -> CardView:
+    """Take an open card out of the queue until `now + period`; it then comes back unclaimed."""
+    until = now + period.length
+    moved = _transition(
+        card_id,
+        allowed_from=OPEN_STATES,
+        values={"state": CardState.SNOOZED, "snoozed_until": until},
+        kind=EventKind.SNOOZED,
+        actor=user_id,
+        session=session,
+        now=now,
+        detail={"until": until.isoformat()},
+    )
+    view = _reload(card_id, session=session)
+    if not moved:
+        raise NotAllowed(f"This mention is {view.card.state}; only open ones can be snoozed.")
+    return view
+
+
+def wake_card(card_id: int, *, session: Session, now: datetime) -> CardView | None:
+    """Bring a snoozed card whose time has come back to the queue, unclaimed.
+
+    None when there was nothing to do: not snoozed any more, not due yet, or another worker
+    woke it first (the conditional UPDATE lets exactly one of them through).
+    """
+    moved = _transition(
+        card_id,
+        allowed_from=(CardState.SNOOZED,),
+        where=(col(Card.snoozed_until) <= now,),
+        values={
+            "state": CardState.POSTED,
+            "snoozed_until": None,
+            "claimed_by": None,
+            "claimed_at": None,
+        },
+        kind=EventKind.WOKE,
+        actor=SYSTEM_ACTOR,
+        session=session,
+        now=now,
+    )
+    return _reload(card_id, session=session) if moved else None
+
+
+def due_snoozed_cards(*, session: Session, now: datetime, limit: int = WAKE_BATCH) -> list[int]:
+    """Snoozed cards whose time has come, the longest due first."""
+    stmt = (
+        select(Card.id)
+        .where(Card.state == CardState.SNOOZED)
+        .where(col(Card.snoozed_until) <= now)
+        .order_by(col(Card.snoozed_until), col(Card.id))
+        .limit(limit)
+    )
+    return [cid for cid in session.exec(stmt) if cid is not None]
+
+
+def wake_due_cards(chat: ChatBackend, *, engine: Engine, now: datetime) -> list[int]:
+    """Wake every snoozed card that is due: back in the queue, updated, announced in its thread.
+
+    Safe with several workers: each card is woken, shown and announced by one of them only.
+    """
+    with session_scope(engine) as session:
+        due = due_snoozed_cards(session=session, now=now)
+    woken: list[int] = []
+    for card_id in due:
+        with session_scope(engine) as session:
+            view = wake_card(card_id, session=session, now=now)
+        if view is None:
+            continue
+        show_change(chat, view, EventKind.WOKE, SYSTEM_ACTOR, engine=engine)
+        woken.append(card_id)
+    return woken
 
 
 def count_open_cards(*, session: Session) -> int:
@@ -209,9 +354,7 @@ def apply_card_action(
     now: datetime,
 ) -> CardView:
     """Apply a button press to a card, checking the press came from the card's own channel."""
-    view = load_card(card_id, session=session)
-    if view.card.channel_id != channel_id:
-        raise NotAllowed("That card belongs to another channel.")
+    load_card_in(card_id, channel_id, session=session)
     if action is CardAction.CLAIM:
         return claim_card(card_id, user_id, session=session, now=now)
     if action is CardAction.REOPEN:
@@ -268,12 +411,19 @@ def act_on_card(
         view = apply_card_action(
             card_id, action, user_id, channel_id=channel_id, session=session, now=now
         )
+    show_change(chat, view, action.event, user_id, engine=engine)
+    return view
+
+
+def show_change(
+    chat: ChatBackend, view: CardView, kind: EventKind, actor: str, *, engine: Engine
+) -> None:
+    """Update a changed card in Slack and say in its thread who changed it and how."""
     sync_card(chat, view, engine=engine)
     try:
-        chat.post_note(view, action.event, user_id)
+        chat.post_note(view, kind, actor)
     except ChatError as exc:  # the card is what counts, and the poster re-sends it
-        log.warning("no thread note for card %d: %s", card_id, exc.code)
-    return view
+        log.warning("no thread note for card %s: %s", view.card.id, exc.code)
 
 
 def stale_cards(*, session: Session, limit: int) -> list[int]:

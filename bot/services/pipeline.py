@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.authors import merge_authors, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
+from bot.services.mutes import hold_if_muted
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
 from bot.text import clean_text
@@ -117,6 +118,7 @@ def _store_one(
             session.flush()
             assert card.id is not None
             record_event(card.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
+            hold_if_muted(card, session=session, now=now)
     except IntegrityError:
         log.info("mention %s/%s was stored by someone else", item.network, item.external_id)
         return None

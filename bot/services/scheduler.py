@@ -1,4 +1,4 @@
-"""The worker's clock: fetch what is due and drain the outbox, on a fixed tick."""
+"""The worker's clock: fetch what is due, wake snoozed cards and drain the outbox, on a tick."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.fetching import run_due_fetches
 from bot.services.poster import Poster
@@ -17,17 +18,25 @@ log = logging.getLogger(__name__)
 # How often the worker looks for due fetches; each watch keeps its own interval.
 FETCH_TICK_S = 15
 POST_TICK_S = 2
+# A snooze ends within this many seconds of its time.
+WAKE_TICK_S = 30
+
+
+def wake_snoozed_cards(deps: Deps) -> list[int]:
+    """Bring back the snoozed cards whose time has come; return their ids."""
+    return wake_due_cards(deps.chat, engine=deps.engine, now=deps.clock())
 
 
 def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
-    """Run every due fetch and every pending post once; return (new mentions, cards posted)."""
+    """Run every due fetch, wake and pending post once; return (new mentions, cards posted)."""
     outcomes = run_due_fetches(deps)
+    wake_snoozed_cards(deps)
     report = (poster or Poster(deps)).post_pending()
     return sum(o.new_mentions for o in outcomes), len(report.posted)
 
 
 def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with the fetch and post jobs, both starting at once and never overlapping."""
+    """A scheduler with the fetch, wake and post jobs, starting at once and never overlapping."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
     )
@@ -38,5 +47,13 @@ def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
     )
     scheduler.add_job(
         poster.post_pending, "interval", seconds=POST_TICK_S, id="post_pending", **common
+    )
+    scheduler.add_job(
+        wake_snoozed_cards,
+        "interval",
+        args=[deps],
+        seconds=WAKE_TICK_S,
+        id="wake_snoozed",
+        **common,
     )
     return scheduler

@@ -1,21 +1,29 @@
-"""Creating, listing and removing watches, with every input checked before anything is written."""
+"""Creating, listing, changing and removing watches, every input checked before it is written."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.services.query import QueryError, parse_query
+from bot.services.cards import record_event
+from bot.services.query import QueryError, Term, parse_query
 from bot.sources import REGISTRY, Registry
 from bot.sources.network import OptionError
-from bot.store.models import Watch
+from bot.store.models import EventKind, Watch
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 MIN_INTERVAL_S = 60
 DEFAULT_INTERVAL_S = 300
+# An exclusion typed in Slack is words the query language takes bare (letters, digits and
+# . ' & + -), one or several (a phrase): no quotes, operators, or characters Slack parses.
+_EXCLUDABLE_WORD = re.compile(r"^[\w.'&+-]+$")
+EXCLUSION_MAX_CHARS = 100
+# A query changed by two people at once: re-read and try again this many times.
+EXCLUDE_ATTEMPTS = 3
 
 
 class WatchError(ValueError):
@@ -126,3 +134,106 @@ def remove_watch(watch_id: int, *, session: Session) -> Watch:
     session.delete(watch)
     session.flush()
     return watch
+
+
+def exclusion_for_word(raw: str) -> str | None:
+    """The exclusion for a word or phrase someone typed (`-jobs`, `-"cheap hosting"`), or None.
+
+    Only plain words are taken, so what is appended can only ever add one exclusion: never
+    an OR, an operator, an open quote or text Slack would read as a mention or a link.
+    """
+    words = raw.split()
+    if not words:
+        return None
+    text = " ".join(words)
+    if len(text) > EXCLUSION_MAX_CHARS:
+        raise WatchError(f"An exclusion is at most {EXCLUSION_MAX_CHARS} characters.")
+    if text.startswith("-"):
+        raise WatchError("Type the word without a minus sign: it is added as an exclusion.")
+    if not all(_EXCLUDABLE_WORD.match(word) for word in words) or not any(
+        ch.isalnum() for ch in text
+    ):
+        raise WatchError(
+            "An exclusion can only hold words: letters, digits and . ' & + - "
+            "(no quotes, no < or >, no operators)."
+        )
+    if len(words) == 1:
+        return _checked_exclusion(f"-{text}", Term("word", text))
+    return _checked_exclusion(f'-"{text}"', Term("phrase", text))
+
+
+def exclusion_for_author(handle: str) -> str | None:
+    """The exclusion `-author:handle` for an author, or None if the query can't name them."""
+    value = handle.strip().lstrip("@").lower()
+    try:
+        return _checked_exclusion(f"-author:{value}", Term("author", value))
+    except WatchError:
+        return None
+
+
+def _checked_exclusion(token: str, expected: Term) -> str:
+    """Return `token` if the query language reads it as exactly the one exclusion `expected`."""
+    try:
+        parsed = parse_query(f"overheard {token}")
+    except QueryError as exc:
+        raise WatchError(f"That can't be excluded: {exc}") from exc
+    if parsed.exclusions != (expected,) or len(parsed.alternatives) != 1:
+        raise WatchError("That can't be excluded: it does not read as one word or phrase.")
+    return token
+
+
+def exclude_from_watch(
+    watch_id: int,
+    exclusions: Sequence[str],
+    *,
+    actor: str,
+    card_id: int,
+    session: Session,
+    now: datetime,
+) -> tuple[Watch, list[str]]:
+    """Append exclusions (from `exclusion_for_*`) to a watch's query; return it and those added.
+
+    Changing a watch's query is configuration. Like the card's buttons, it is open to anyone
+    in the card's channel; the event on the card records who did it and what changed, and
+    admin permissions come with the /overheard administration work. The UPDATE is
+    conditional on the query read, so two people excluding at once both keep their change.
+    """
+    for _attempt in range(EXCLUDE_ATTEMPTS):
+        stmt = select(Watch).where(Watch.id == watch_id).execution_options(populate_existing=True)
+        watch = session.exec(stmt).first()
+        if watch is None:
+            raise WatchError("The watch that found this mention was removed.")
+        before = watch.query
+        current = parse_query(before)
+        added = [
+            token
+            for token in dict.fromkeys(exclusions)
+            if parse_query(f"overheard {token}").exclusions[0] not in current.exclusions
+        ]
+        if not added:
+            return watch, []
+        after = " ".join([before, *added])
+        try:
+            changed = parse_query(after)
+        except QueryError as exc:
+            raise WatchError(f"The watch can't take that exclusion: {exc}") from exc
+        if (changed.alternatives, changed.lang) != (current.alternatives, current.lang):
+            raise WatchError("That exclusion would change what the watch looks for.")
+        result = session.execute(
+            update(Watch)
+            .where(col(Watch.id) == watch_id)
+            .where(col(Watch.query) == before)
+            .values(query=after)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            record_event(
+                card_id,
+                EventKind.WATCH_CHANGED,
+                actor,
+                session=session,
+                now=now,
+                detail={"watch_id": watch_id, "before": before, "after": after, "added": added},
+            )
+            session.refresh(watch)
+            return watch, added
+    raise WatchError("Someone else was changing this watch at the same moment: try again.")

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.durations import short_duration
 from bot.slack import ids
+from bot.slack.menu import build_card_menu
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, plain_within, safe_http_url
 from bot.sources import REGISTRY
 from bot.store.models import Author, Card, CardState, EventKind, Mention
@@ -37,6 +38,7 @@ USER_ID_MAX_CHARS = 40
 LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
 REASONS_MAX_CHARS = 300
+CLOSING_NOTE_MAX_CHARS = 1200
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _SENTIMENT_EMOJI = {"positive": "🙂", "negative": "😟", "neutral": "😐", "mixed": "🤔"}
@@ -45,6 +47,8 @@ _NOTES = {
     EventKind.RESOLVED: "✅",
     EventKind.DISMISSED: "🚫",
     EventKind.REOPENED: "↩️",
+    EventKind.SNOOZED: "💤",
+    EventKind.WOKE: "⏰",
 }
 _ENTITY = re.compile(r"<([^<>]*)>")
 _NO_TEXT = "(no text)"
@@ -93,18 +97,36 @@ def build_mention_card(mention: Mention, author: Author | None, card: Card) -> M
     )
     blocks.append(_context(f"{prefix}-post", _post_line(mention)))
     blocks.append(_context(f"{prefix}-state", _state_line(card, state)))
-    blocks.append(ActionsBlock(block_id=f"{prefix}-actions", elements=_buttons(state, card.id)))
+    menu = build_card_menu(card.id, state, has_author=author is not None)
+    blocks.append(
+        ActionsBlock(block_id=f"{prefix}-actions", elements=[*_buttons(state, card.id), *menu])
+    )
     return Message(blocks=blocks, text=_fallback(mention, author))
 
 
-def build_thread_note(kind: EventKind, user_id: str, *, version: int) -> Message:
-    """Build the one-line thread note saying who claimed, resolved, dismissed or reopened.
+def build_thread_note(
+    kind: EventKind,
+    user_id: str,
+    *,
+    version: int,
+    snoozed_until: datetime | None = None,
+    note: str | None = None,
+) -> Message:
+    """Build the thread note saying who claimed, resolved, dismissed, reopened or snoozed it.
 
-    `version` is the card's version after the change, so each note's block id is unique.
+    `version` is the card's version after the change, so each note's block id is unique; a
+    snooze says until when, a closing note is quoted, and a woken card is announced as back.
     """
     if kind not in _NOTES:
         raise ValueError(f"no thread note for {kind!r}")
-    line = f"{_NOTES[kind]} {_user(user_id)} {kind.value} this."
+    if kind is EventKind.WOKE:
+        line = f"{_NOTES[kind]} Back from snooze: this is waiting for someone to claim it."
+    elif kind is EventKind.SNOOZED and snoozed_until is not None:
+        line = f"{_NOTES[kind]} {_user(user_id)} snoozed this until {_slack_date(snoozed_until)}."
+    elif note and kind in (EventKind.RESOLVED, EventKind.DISMISSED):
+        line = f"{_NOTES[kind]} {_user(user_id)} {kind.value} this: {_closing_note(note)}"
+    else:
+        line = f"{_NOTES[kind]} {_user(user_id)} {kind.value} this."
     return Message(blocks=[_context(f"note-{kind.value}-v{version}", line)], text=line)
 
 
@@ -124,9 +146,9 @@ def render_card_text(card: Message) -> str:
             lines.extend(_readable(field) for field in data.get("fields", []))
         elif kind == "context":
             lines.append("  ".join(_readable(el) for el in data["elements"] if "text" in el))
-        elif kind == "actions":
-            labels = (el.get("text", {}).get("text", el["type"]) for el in data["elements"])
-            lines.append(" ".join(f"[{label}]" for label in labels))
+        elif kind == "actions":  # a terminal can press the buttons, not open the menu
+            buttons = (el for el in data["elements"] if el["type"] == "button")
+            lines.append(" ".join(f"[{el['text']['text']}]" for el in buttons))
         elif kind == "divider":
             lines.append("---")
     # The console prints this: nothing in it may move the cursor or recolour the terminal.
@@ -205,6 +227,10 @@ def _post_line(mention: Mention) -> str:
 
 def _state_line(card: Card, state: CardState) -> str:
     since = _utc(card.posted_at or card.queued_at)
+    if state is CardState.SNOOZED:
+        if card.snoozed_until is None:
+            return "💤 Snoozed"
+        return f"💤 Snoozed until {_slack_date(card.snoozed_until)}"
     if state in (CardState.QUEUED, CardState.POSTED):
         # No "posted 5 min ago": the card is static and that would go stale; the post line
         # carries the time, which Slack renders in each reader's time zone.
@@ -218,8 +244,24 @@ def _state_line(card: Card, state: CardState) -> str:
         line = f"✅ Resolved by {_user(card.closed_by)}"
         if card.closed_at is not None:
             line += f" · {_duration(_utc(card.closed_at) - since)} after it was posted"
-        return line
-    return f"🚫 Dismissed by {_user(card.closed_by)}"
+        return line + _note_line(card)
+    return f"🚫 Dismissed by {_user(card.closed_by)}" + _note_line(card)
+
+
+def _note_line(card: Card) -> str:
+    """The closing note on a line of its own, escaped, or nothing."""
+    return f"\n📝 {_closing_note(card.closing_note)}" if card.closing_note else ""
+
+
+def _closing_note(note: str) -> str:
+    return escaped_within(clean_text(note), CLOSING_NOTE_MAX_CHARS) or "…"
+
+
+def _slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's time zone, with a UTC fallback."""
+    moment = _utc(moment)
+    fallback = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def _buttons(state: CardState, card_id: int) -> list[ButtonElement]:

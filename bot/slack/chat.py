@@ -82,7 +82,7 @@ class SlackChat:
             self.client.chat_postMessage,
             channel=card.channel_id,
             thread_ts=card.thread_ts,
-            **build_thread_note(kind, actor, version=card.version).to_slack(),
+            **_note(view, kind, actor).to_slack(),
         )
 
     def _send(self, method: Any, **kwargs: Any) -> None:
@@ -163,7 +163,7 @@ class ConsoleChat:
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Print the thread note under the card's number."""
-        note = build_thread_note(kind, actor, version=view.card.version)
+        note = _note(view, kind, actor)
         with self._lock:
             self.out.write(f"   #{view.card.id}: {render_card_text(note)}\n")
             self.out.flush()
@@ -176,3 +176,14 @@ class ConsoleChat:
 
 def _card(view: CardView) -> Message:
     return build_mention_card(view.mention, view.author, view.card)
+
+
+def _note(view: CardView, kind: EventKind, actor: str) -> Message:
+    card = view.card
+    return build_thread_note(
+        kind,
+        actor,
+        version=card.version,
+        snoozed_until=card.snoozed_until,
+        note=card.closing_note,
+    )

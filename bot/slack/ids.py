@@ -1,10 +1,30 @@
-"""Every action_id, callback_id and command name the app uses, in one place."""
+"""Every action_id, callback_id, block_id we read back, and command name the app uses."""
 
 CLAIM = "overheard_claim"
 RESOLVE = "overheard_resolve"
 DISMISS = "overheard_dismiss"
 REOPEN = "overheard_reopen"
 OPEN_POST = "overheard_open_post"
+
+# The card's "⋯" menu, and the Mute button of the author reply it opens.
+CARD_MENU = "overheard_card_menu"
+MUTE_AUTHOR = "overheard_mute_author"
+
+# The menu's modals (callback ids) and the inputs read back from them (block and action ids).
+NOTE_VIEW = "overheard_note_view"
+NOTE_BLOCK = "note"
+NOTE_INPUT = "note_input"
+SNOOZE_VIEW = "overheard_snooze_view"
+SNOOZE_BLOCK = "snooze_for"
+SNOOZE_INPUT = "snooze_for_input"
+NOT_RELEVANT_VIEW = "overheard_not_relevant_view"
+EXCLUDE_WORD_BLOCK = "exclude_word"
+EXCLUDE_WORD_INPUT = "exclude_word_input"
+EXCLUDE_AUTHOR_BLOCK = "exclude_author"
+EXCLUDE_AUTHOR_INPUT = "exclude_author_input"
+SENTIMENT_VIEW = "overheard_sentiment_view"
+SENTIMENT_BLOCK = "sentiment"
+SENTIMENT_INPUT = "sentiment_input"
 
 SCORE_COMMAND = "/score"
 ADMIN_COMMAND = "/overheard"

@@ -17,7 +17,9 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config that runs on `engine` (one connection, kept open by the caller)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    # Alembic's config interpolates `%`; a percent-encoded password or option must survive.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 

@@ -50,6 +50,8 @@ class EventKind(enum.StrEnum):
     SNOOZED = "snoozed"
     WOKE = "woke"  # a snoozed card came back to the queue
     MUTED = "muted"  # a mention by a muted author: stored and logged, never posted
+    AUTHOR_MUTED = "author_muted"  # someone muted the card's author on the card's watch
+    WATCH_CHANGED = "watch_changed"  # someone changed the card's watch (an exclusion added)
 
 
 class Watch(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""The command line as a newcomer uses it: the console demo, watches and migrations."""
+"""The command line as a newcomer uses it: the console demo, watches, migrations, exports."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from bot.services.feedback import record_sentiment_feedback
+from bot.store.db import make_engine, session_scope
+from tests.factories import CHANNEL, NOW, make_posted_card
 
 # Not a speed target (bench/ measures that): only how long a stuck process may take to fail.
 RUN_DEADLINE_S = 120
@@ -179,3 +183,30 @@ def test_watch_add_on_several_networks_and_sources_status(env: dict[str, str]) -
 
     assert status.returncode == 1  # something needs attention
     assert "not configured" in status.stdout and "X_BEARER_TOKEN" in status.stdout
+
+
+def test_feedback_export_writes_the_corrections_as_tsv_to_a_file_or_stdout(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    overheard("db", "upgrade", env=env)
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        card_id = make_posted_card(engine)
+        with session_scope(engine) as session:
+            record_sentiment_feedback(
+                card_id, "positive", "UALICE", channel_id=CHANNEL, session=session, now=NOW
+            )
+    finally:
+        engine.dispose()
+    output = tmp_path / "feedback.tsv"
+
+    to_file = overheard("feedback", "export", "--output", str(output), env=env)
+    to_stdout = overheard("feedback", "export", env=env)
+
+    assert to_file.returncode == 0, to_file.stderr
+    assert "1 sentiment corrections written to" in to_file.stderr
+    header, row = output.read_text(encoding="utf-8").splitlines()
+    assert header == "mention_id\tnetwork\tlabel\tmodel_label\tmodel_polarity\tuser\tat\ttext"
+    assert row.split("\t")[1:4] == ["hackernews", "positive", "negative"]
+    assert row.split("\t")[5:7] == ["UALICE", "2026-11-26T09:00:00+00:00"]
+    assert to_stdout.stdout == output.read_text(encoding="utf-8")

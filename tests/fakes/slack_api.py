@@ -36,6 +36,13 @@ JSONDict = dict[str, Any]
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
+MAX_OVERFLOW_OPTIONS = 5
+MAX_SELECT_OPTIONS = 100
+MAX_CHOICE_OPTIONS = 10  # radio buttons and checkboxes
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_MODAL_TITLE = 24
+MAX_PRIVATE_METADATA = 3000
 TEST_TOKEN = "xoxb-test"
 BUTTON_STYLES = frozenset({"primary", "danger"})
 # Form-encoded requests carry these arguments as JSON strings.
@@ -126,9 +133,38 @@ def _walk(node: Any, pointer: str) -> list[str]:
             problems.append(
                 _at(f"must be primary or danger, got {node['style']!r}", f"{pointer}/style")
             )
+    problems += _options(node, pointer)
     problems += _length(node, "action_id", 255, pointer)
     for key, value in node.items():
         problems += _walk(value, f"{pointer}/{key}")
+    return problems
+
+
+def _options(element: JSONDict, pointer: str) -> list[str]:
+    """Checks for a menu's or a choice element's options: how many, their text and value."""
+    limits = {
+        "overflow": MAX_OVERFLOW_OPTIONS,
+        "static_select": MAX_SELECT_OPTIONS,
+        "radio_buttons": MAX_CHOICE_OPTIONS,
+        "checkboxes": MAX_CHOICE_OPTIONS,
+    }
+    kind = element.get("type")
+    if kind not in limits or not isinstance(element.get("options"), list):
+        return []
+    options = element["options"]
+    problems: list[str] = []
+    if not 0 < len(options) <= limits[kind]:
+        problems.append(
+            _at(f"must have 1-{limits[kind]} options, got {len(options)}", f"{pointer}/options")
+        )
+    for i, option in enumerate(options):
+        at = f"{pointer}/options/{i}"
+        if not isinstance(option, dict):
+            problems.append(_at("must be an option object", at))
+            continue
+        if kind in ("overflow", "static_select"):
+            problems += _plain_text(option, "text", MAX_OPTION_TEXT, at)
+        problems += _length(option, "value", MAX_OPTION_VALUE, at, required=True)
     return problems
 
 
@@ -263,6 +299,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.ephemerals: list[JSONDict] = []
         self.home_views: dict[str, JSONDict] = {}
+        self.opened_views: list[JSONDict] = []  # modals opened with views.open, oldest first
         self._messages: dict[str, list[JSONDict]] = {}
         self._threads: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
@@ -624,3 +661,31 @@ class FakeSlack:
             **copy.deepcopy(view),
         }
         return {"ok": True, "view": stored}
+
+    def _api_views_open(self, args: JSONDict) -> JSONDict:
+        """Open a modal: a trigger id is needed, and the modal's own limits are checked."""
+        if not args.get("trigger_id"):
+            raise _error("invalid_arguments", [_at("trigger_id is required", "/trigger_id")])
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise _error("invalid_arguments", [_at("must be an object of type modal", "/view")])
+        problems = _plain_text(view, "title", MAX_MODAL_TITLE, "/view")
+        for key in ("submit", "close"):
+            if key in view:
+                problems += _plain_text(view, key, MAX_MODAL_TITLE, "/view")
+        problems += _length(view, "callback_id", 255, "/view")
+        problems += _length(view, "private_metadata", MAX_PRIVATE_METADATA, "/view")
+        problems += validate_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS, "/view/blocks")
+        if problems:
+            raise _error("invalid_arguments", problems)
+        stored: JSONDict = {
+            "id": f"V{self._next_ts().replace('.', '')}",
+            "team_id": self.team_id,
+            "bot_id": self.bot_id,
+            "private_metadata": "",
+            "callback_id": "",
+            "hash": self._next_ts(),
+            **copy.deepcopy(view),
+        }
+        self.opened_views.append(stored)
+        return {"ok": True, "view": copy.deepcopy(stored)}

@@ -73,6 +73,23 @@ def button(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def overflow(count: int, **option: Any) -> dict[str, Any]:
+    fields = {"text": {"type": "plain_text", "text": "Snooze"}, "value": "1:snooze", **option}
+    return {"type": "overflow", "action_id": "menu", "options": [dict(fields)] * count}
+
+
+def modal(**overrides: Any) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "snooze",
+        "title": {"type": "plain_text", "text": "Snooze"},
+        "submit": {"type": "plain_text", "text": "Snooze"},
+        "private_metadata": '{"card_id": 1}',
+        "blocks": [section("For how long?")],
+        **overrides,
+    }
+
+
 def error_of(excinfo: pytest.ExceptionInfo[SlackApiError]) -> str:
     return str(excinfo.value.response["error"])
 
@@ -280,6 +297,17 @@ def test_51_blocks_is_invalid_blocks(client: WebClient) -> None:
         ([section("s", accessory=button(style="secondary"))], "primary or danger"),
         ([section("s", block_id="b" * 256)], "1-255"),
         ([section("a", block_id="same"), section("b", block_id="same")], "not unique"),
+        ([{"type": "actions", "elements": [overflow(6)]}], "1-5 options"),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [overflow(2, text={"type": "plain_text", "text": "o" * 76})],
+                }
+            ],
+            "1-75",
+        ),
+        ([{"type": "actions", "elements": [overflow(2, value="v" * 151)]}], "1-150"),
     ],
 )
 def test_block_kit_limits(client: WebClient, blocks: list[dict[str, Any]], reason: str) -> None:
@@ -417,3 +445,28 @@ def test_concurrent_posts_are_all_recorded(fake: FakeSlack) -> None:
     assert len(set(stamps)) == 40
     assert len(fake.calls_to("chat.postMessage")) == 40
     assert sorted(m["ts"] for m in fake.messages(CHANNEL)) == sorted(stamps)
+
+
+def test_views_open_records_the_modal_and_checks_its_limits(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    opened = client.views_open(trigger_id="123.456.abc", view=modal())["view"]
+
+    assert opened["id"].startswith("V")
+    assert (opened["callback_id"], opened["private_metadata"]) == ("snooze", '{"card_id": 1}')
+    assert [v["callback_id"] for v in fake.opened_views] == ["snooze"]
+    for bad, reason in [
+        (modal(title={"type": "plain_text", "text": "t" * 25}), "1-24"),
+        (modal(submit={"type": "plain_text", "text": "s" * 25}), "1-24"),
+        (modal(private_metadata="m" * 3001), "1-3000"),
+        (modal(blocks=[section("x")] * 101), "at most 100 blocks"),
+        (modal(type="home"), "type modal"),
+    ]:
+        with pytest.raises(SlackApiError) as excinfo:
+            client.views_open(trigger_id="123.456.abc", view=bad)
+        assert error_of(excinfo) == "invalid_arguments"
+        assert any(reason in e for e in excinfo.value.response["errors"]), reason
+    with pytest.raises(SlackApiError) as excinfo:
+        client.views_open(trigger_id="", view=modal())
+    assert error_of(excinfo) == "invalid_arguments"
+    assert len(fake.opened_views) == 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from bot.store import migrate
+from bot.store.db import make_engine
 
 
 def test_upgrade_head_matches_the_models_so_alembic_check_passes(bare_engine: Engine) -> None:
@@ -17,6 +20,20 @@ def test_upgrade_head_matches_the_models_so_alembic_check_passes(bare_engine: En
 
 def test_a_fresh_database_is_not_current_until_upgraded(bare_engine: Engine) -> None:
     assert not migrate.is_current(bare_engine)
+
+
+def test_a_url_with_percent_encoded_characters_migrates(tmp_path: Path) -> None:
+    folder = tmp_path / "100% ours"  # like a password with an @ in it: `p%40ss`
+    folder.mkdir()
+    engine = make_engine(f"sqlite:///{folder / 'overheard.db'}")
+    try:
+        assert "%" in engine.url.render_as_string(hide_password=False)
+
+        migrate.upgrade(engine)
+
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()
 
 
 def test_downgrade_to_base_and_back_leaves_the_same_tables(bare_engine: Engine) -> None:

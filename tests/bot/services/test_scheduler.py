@@ -13,7 +13,13 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.services.deps import Deps, utcnow
-from bot.services.scheduler import FETCH_TICK_S, POST_TICK_S, build_scheduler, run_once
+from bot.services.scheduler import (
+    FETCH_TICK_S,
+    POST_TICK_S,
+    WAKE_TICK_S,
+    build_scheduler,
+    run_once,
+)
 from bot.slack.chat import SlackChat
 from bot.sources.base import FetchResult
 from tests.bot.services.test_fetching import ScriptedSource
@@ -97,4 +103,5 @@ def test_each_chore_runs_on_its_tick_and_never_overlaps_itself(
     assert jobs == {
         "fetch_due": (FETCH_TICK_S, 1, True),
         "post_pending": (POST_TICK_S, 1, True),
+        "wake_snoozed": (WAKE_TICK_S, 1, True),
     }

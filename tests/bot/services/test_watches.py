@@ -1,4 +1,4 @@
-"""Watches: saved tidy, listed oldest first, removed without losing mentions; bad input refused."""
+"""Watches: saved tidy, listed oldest first, removed keeping mentions, exclusions added safely."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
+from bot.services.cards import events_for
 from bot.services.fetching import ensure_cursor
 from bot.services.pipeline import ingest_mentions
-from bot.services.watches import WatchError, add_watch, list_watches, remove_watch
+from bot.services.watches import (
+    WatchError,
+    add_watch,
+    exclude_from_watch,
+    exclusion_for_author,
+    exclusion_for_word,
+    list_watches,
+    remove_watch,
+)
 from bot.sources import NETWORKS
 from bot.store.db import session_scope
 from bot.store.models import Card, Mention, SourceCursor, Watch
-from tests.factories import NOW, make_fetched
+from tests.factories import NOW, make_fetched, make_posted_card
 
 CHANNEL = "C0123ABCD"
 
@@ -171,3 +180,117 @@ def test_a_private_feed_url_is_accepted_only_when_private_urls_are_allowed(
     watch = add(sqlite_engine, sources=["rss"], options=feed, allow_private_urls=True)
 
     assert watch.options == feed
+
+
+# --- exclusions added from a card ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "exclusion"),
+    [
+        ("jobs", "-jobs"),
+        ("  Jobs  ", "-Jobs"),
+        ("cheap   hosting", '-"cheap hosting"'),
+        ("AT&T", "-AT&T"),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_a_typed_word_or_phrase_becomes_one_exclusion(typed: str, exclusion: str | None) -> None:
+    assert exclusion_for_word(typed) == exclusion
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ('"', "only hold words"),
+        ('-"', "without a minus"),
+        ("-jobs", "without a minus"),
+        ('jobs" OR "acme', "only hold words"),
+        ("<!channel>", "only hold words"),
+        ("<https://evil.example|click>", "only hold words"),
+        ("author:acme", "only hold words"),
+        ("lang:fr", "only hold words"),
+        ("@acme", "only hold words"),
+        ("*bold* `code`", "only hold words"),
+        ("...", "only hold words"),
+        ("a" * 101, "at most 100"),
+    ],
+)
+def test_an_exclusion_that_is_not_plain_words_is_refused_with_what_to_do(
+    typed: str, reason: str
+) -> None:
+    with pytest.raises(WatchError, match=reason):
+        exclusion_for_word(typed)
+
+
+@pytest.mark.parametrize(
+    ("handle", "exclusion"),
+    [
+        ("acmebot", "-author:acmebot"),
+        ("@Alice.bsky.social", "-author:alice.bsky.social"),
+        ("ana@mastodon.social", "-author:ana@mastodon.social"),
+        ("Jane Smith", None),
+        ("<!channel>", None),
+    ],
+)
+def test_an_author_is_excluded_by_handle_when_the_query_can_name_them(
+    handle: str, exclusion: str | None
+) -> None:
+    assert exclusion_for_author(handle) == exclusion
+
+
+def exclude(engine: Engine, watch: Watch, *tokens: str, card_id: int) -> list[str]:
+    assert watch.id is not None
+    with session_scope(engine) as session:
+        _, added = exclude_from_watch(
+            watch.id, list(tokens), actor="UALICE", card_id=card_id, session=session, now=NOW
+        )
+    return added
+
+
+def test_exclusions_are_appended_once_and_the_change_is_logged_with_who_made_it(
+    engine: Engine,
+) -> None:
+    card_id = make_posted_card(engine)
+    (watch,) = watches(engine)
+
+    assert exclude(engine, watch, "-jobs", "-author:kestrel", card_id=card_id) == [
+        "-jobs",
+        "-author:kestrel",
+    ]
+    assert exclude(engine, watch, "-jobs", card_id=card_id) == []  # already excluded
+
+    (saved,) = watches(engine)
+    assert saved.query == "acme -jobs -author:kestrel"
+    with session_scope(engine) as session:
+        changes = [e for e in events_for(card_id, session=session) if e.kind == "watch_changed"]
+    assert [(e.actor, e.detail) for e in changes] == [
+        (
+            "UALICE",
+            {
+                "watch_id": watch.id,
+                "before": "acme",
+                "after": "acme -jobs -author:kestrel",
+                "added": ["-jobs", "-author:kestrel"],
+            },
+        )
+    ]
+
+
+def test_an_exclusion_that_would_make_the_query_too_long_is_refused_and_nothing_changes(
+    sqlite_engine: Engine,
+) -> None:
+    card_id = make_posted_card(sqlite_engine)
+    (watch,) = watches(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        row = session.get(Watch, watch.id)
+        assert row is not None
+        row.query = "acme " + " ".join(f"-w{i}" for i in range(28))
+    tokens = [f"-x{i}" for i in range(5)]
+
+    with pytest.raises(WatchError, match="more than 30 terms"):
+        exclude(sqlite_engine, watch, *tokens, card_id=card_id)
+
+    (saved,) = watches(sqlite_engine)
+    assert "-x0" not in saved.query

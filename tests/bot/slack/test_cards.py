@@ -175,9 +175,16 @@ def assert_within_limits(card: Message) -> None:
             assert len(b["elements"]) <= 10
         elif b["type"] == "actions":
             assert len(b["elements"]) <= 25
-            for button in b["elements"]:
-                assert len(button["text"]["text"]) <= 75
-                assert len(button["value"]) <= 2000
+            for element in b["elements"]:
+                if element["type"] == "button":
+                    assert len(element["text"]["text"]) <= 75
+                    assert len(element["value"]) <= 2000
+                else:
+                    assert element["type"] == "overflow"
+                    assert 2 <= len(element["options"]) <= 5
+                    for option in element["options"]:
+                        assert len(option["text"]["text"]) <= 75
+                        assert len(option["value"]) <= 150
 
 
 def assert_outside_text_is_inert(
@@ -471,6 +478,7 @@ def test_fallback_text_is_escaped_one_line_and_short() -> None:
         ),
         (CardState.RESOLVED, [("Reopen", ids.REOPEN, None)]),
         (CardState.DISMISSED, [("Reopen", ids.REOPEN, None)]),
+        (CardState.SNOOZED, [("Reopen", ids.REOPEN, None)]),
     ],
 )
 def test_each_state_shows_its_buttons(
@@ -478,7 +486,7 @@ def test_each_state_shows_its_buttons(
 ) -> None:
     card = make_card(card_row=make_card_row(state=state, claimed_by=CLAIMER))
 
-    elements = block(card, "actions")["elements"]
+    elements = [e for e in block(card, "actions")["elements"] if e["type"] == "button"]
     assert [(e["text"]["text"], e["action_id"], e.get("style")) for e in elements] == buttons
 
 
@@ -486,7 +494,7 @@ def test_each_state_shows_its_buttons(
 def test_buttons_carry_only_the_card_id(state: CardState) -> None:
     card = make_card(card_row=make_card_row(id=4242, state=state))
 
-    for button in block(card, "actions")["elements"]:
+    for button in [e for e in block(card, "actions")["elements"] if e["type"] == "button"]:
         assert button["value"] == "4242"
         assert set(button) == {"type", "text", "action_id", "value"} | (
             {"style"} if "style" in button else set()
@@ -546,6 +554,41 @@ def test_dismissed_card_names_who_dismissed_it() -> None:
     card_row = make_card_row(state=CardState.DISMISSED, closed_by=CLOSER, closed_at=NOW)
 
     assert block_text(make_card(card_row=card_row), "state") == (f"🚫 Dismissed by <@{CLOSER}>")
+
+
+def test_snoozed_card_says_until_when_in_each_readers_time_zone() -> None:
+    until = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+    card_row = make_card_row(state=CardState.SNOOZED, snoozed_until=until)
+
+    assert block_text(make_card(card_row=card_row), "state") == (
+        f"💤 Snoozed until <!date^{int(until.timestamp())}^{{date_short_pretty}} at {{time}}"
+        "|2026-05-01T16:00:00Z>"
+    )
+
+
+@pytest.mark.parametrize("state", [CardState.RESOLVED, CardState.DISMISSED])
+def test_closing_note_is_shown_escaped_on_a_line_of_its_own(state: CardState) -> None:
+    card_row = make_card_row(
+        state=state,
+        closed_by=CLOSER,
+        closed_at=NOW,
+        closing_note="Refunded <!channel> & <https://evil.example|replied>",
+    )
+    card = make_card(card_row=card_row)
+
+    lines = block_text(card, "state").splitlines()
+    assert lines[1] == "📝 Refunded &lt;!channel&gt; &amp; &lt;https://evil.example|replied&gt;"
+    assert_outside_text_is_inert(card, users={CLOSER}, link_targets={POST_URL, AUTHOR_URL})
+
+
+def test_a_long_closing_note_is_cut_visibly_within_the_limits() -> None:
+    card_row = make_card_row(
+        state=CardState.RESOLVED, closed_by=CLOSER, closed_at=NOW, closing_note="&" * 3000
+    )
+    card = make_card(card_row=card_row)
+
+    assert block_text(card, "state").endswith("&amp;…")
+    assert_within_limits(card)
 
 
 @pytest.mark.parametrize(
@@ -613,6 +656,30 @@ def test_thread_note_says_who_did_what(kind: str, line: str) -> None:
     (only,) = note.to_slack()["blocks"]
     assert only["elements"][0]["text"] == line
     assert only["block_id"] == f"note-{kind}-v3"  # unique per change of the card
+
+
+def test_snooze_note_says_until_when_and_the_wake_note_says_it_is_back() -> None:
+    until = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+
+    snoozed = build_thread_note(EventKind.SNOOZED, "U123", version=4, snoozed_until=until)
+    woke = build_thread_note(EventKind.WOKE, "overheard", version=5)
+
+    assert snoozed.text == (
+        f"💤 <@U123> snoozed this until <!date^{int(until.timestamp())}^{{date_short_pretty}} "
+        "at {time}|2026-05-01T16:00:00Z>."
+    )
+    assert woke.text == "⏰ Back from snooze: this is waiting for someone to claim it."
+    assert woke.to_slack()["blocks"][0]["block_id"] == "note-woke-v5"
+
+
+def test_a_closing_note_is_quoted_escaped_in_the_thread_and_only_when_closing() -> None:
+    note = "Refunded <!here> & replied"
+
+    resolved = build_thread_note(EventKind.RESOLVED, "U123", version=2, note=note)
+    claimed = build_thread_note(EventKind.CLAIMED, "U123", version=2, note=note)
+
+    assert resolved.text == "✅ <@U123> resolved this: Refunded &lt;!here&gt; &amp; replied"
+    assert claimed.text == "🙋 <@U123> claimed this."
 
 
 def test_thread_note_escapes_a_user_id_that_is_not_one() -> None:
@@ -716,6 +783,7 @@ USER_IDS = st.one_of(st.sampled_from([CLAIMER, CLOSER, "W0ENTERPRISE"]), st.none
     state=st.sampled_from(list(CardState)),
     claimed_by=USER_IDS,
     closed_by=USER_IDS,
+    closing_note=st.one_of(st.none(), OUTSIDE_TEXT),
 )
 def test_any_input_fits_block_kit_limits_and_stays_inert(
     title: str | None,
@@ -733,6 +801,7 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
     state: CardState,
     claimed_by: str | None,
     closed_by: str | None,
+    closing_note: str | None,
 ) -> None:
     mention = make_mention(
         title=title,
@@ -754,6 +823,8 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
         claimed_at=NOW,
         closed_by=closed_by,
         closed_at=NOW,
+        closing_note=closing_note,
+        snoozed_until=NOW + timedelta(hours=1),
     )
 
     card = build_mention_card(mention, author, card_row)
