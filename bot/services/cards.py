@@ -244,10 +244,12 @@ def sync_card(
             raise
         return False
     with session_scope(engine) as session:
+        # A newer version sent meanwhile (a click, a reply in the thread) may have reached
+        # Slack before this one: then Slack may show this older one, so it stays due.
         session.execute(
             update(Card)
             .where(col(Card.id) == card.id)
-            .where(col(Card.synced_version) < card.version)
+            .where(col(Card.synced_version) != card.version)
             .values(synced_version=card.version, last_post_error=None)
         )
     return True
