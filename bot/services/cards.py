@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from bot.services.chat import CardView, ChatBackend, ChatError
+from bot.services.threads import thread_activity
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Event, EventKind, Mention
 
@@ -72,7 +73,7 @@ def load_card(card_id: int, *, session: Session) -> CardView:
     mention = session.get(Mention, card.mention_id)
     assert mention is not None  # the foreign key guarantees it
     author = session.get(Author, mention.author_id) if mention.author_id is not None else None
-    return CardView(card, mention, author)
+    return CardView(card, mention, author, thread_activity(card, mention, session=session))
 
 
 def record_event(

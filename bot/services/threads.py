@@ -1,4 +1,4 @@
-"""Which top-level card a card goes under: thread keys, and placing a card by them.
+"""Which top-level card a card goes under: thread keys, placing a card, and its thread's activity.
 
 Every card brings keys: its conversation (`hackernews:46618752`) and, when it is about a page,
 the page (`link:https://www.acme.dev/blog/series-b`). In each channel the first card to claim
@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.services.chat import ThreadActivity
 from bot.store.models import Card, CardState, Mention, ThreadKey
 
 KEY_MAX_CHARS = 700  # ThreadKey.key
@@ -183,4 +184,27 @@ def note_reply(channel_id: str, thread_ts: str, *, session: Session) -> None:
         .where(col(Card.channel_id) == channel_id)
         .where(col(Card.message_ts) == thread_ts)
         .values(version=col(Card.version) + 1)
+    )
+
+
+def thread_activity(card: Card, mention: Mention, *, session: Session) -> ThreadActivity:
+    """What a posted top-level card's thread holds: how many cards, the newest, which networks."""
+    if card.message_ts is None or card.thread_ts not in (None, card.message_ts):
+        return ThreadActivity()
+    stmt = (
+        select(Mention.network, func.count(), func.max(Mention.created_at))
+        .join(Card, col(Card.mention_id) == Mention.id)
+        .where(Card.channel_id == card.channel_id)
+        .where(Card.thread_ts == card.message_ts)
+        .where(col(Card.id) != card.id)
+        .where(col(Card.message_ts).is_not(None))
+        .group_by(Mention.network)
+    )
+    rows = session.exec(stmt).all()
+    if not rows:
+        return ThreadActivity()
+    return ThreadActivity(
+        replies=sum(count for _network, count, _latest in rows),
+        latest_at=max((latest for _n, _c, latest in rows if latest is not None), default=None),
+        also_on=tuple(sorted({network for network, _c, _l in rows} - {mention.network})),
     )

@@ -175,4 +175,4 @@ class ConsoleChat:
 
 
 def _card(view: CardView) -> Message:
-    return build_mention_card(view.mention, view.author, view.card)
+    return build_mention_card(view.mention, view.author, view.card, thread=view.thread)

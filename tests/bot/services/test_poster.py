@@ -269,8 +269,10 @@ def test_an_urgent_reply_posted_first_leads_and_its_story_joins_its_thread(
         assert report.posted[0] == urgent  # priority first
         (top,) = top_level(fake)
         assert "refund" in json.dumps(top["blocks"])
+        assert "Show HN: Acme Cloud 2.0" in json.dumps(top["blocks"])  # titled by its story
         assert len(fake.thread(CHANNEL, top["ts"])) == 2  # the story and the other comment
-        assert report.updated == [urgent]  # re-sent once, as its thread grew
+        assert report.updated == [urgent]  # re-sent once, with its replies counted
+        assert "💬 2 replies" in json.dumps(top["blocks"], ensure_ascii=False)
     assert get_card(sqlite_engine, story).thread_ts == top["ts"]
 
 
@@ -294,3 +296,4 @@ def test_two_workers_posting_one_conversation_give_it_one_top_card(engine: Engin
         assert sorted(posted) == sorted(cards)  # each once
         (top,) = top_level(fake)
         assert len(fake.thread(CHANNEL, top["ts"])) == len(cards) - 1
+        assert f"💬 {len(cards) - 1} replies" in json.dumps(top["blocks"], ensure_ascii=False)
