@@ -61,8 +61,8 @@ class ChatBackend(Protocol):
         """Replace a posted card's content with what `view` now shows."""
         ...
 
-    def find_card(self, channel: str, card_id: int) -> str | None:
-        """The ts of a card already posted for this id, if the channel shows one."""
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
+        """The ts of a card already posted for this id, in the channel or the thread given."""
         ...
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:

@@ -195,7 +195,7 @@ class Poster:
         if card.post_attempts > 1 and card.last_post_error is None:
             # An earlier attempt ended without a recorded outcome (a crash mid-post): if
             # Slack has the card, adopt it instead of posting a second one.
-            found = self._find_posted(card.channel_id, card_id)
+            found = self._find_posted(card.channel_id, card_id, thread_ts)
             if found is not None:
                 self._mark_posted(card_id, found, thread_ts, now=now, kind=EventKind.RECONCILED)
                 return _Outcome.POSTED
@@ -221,9 +221,9 @@ class Poster:
         self._mark_posted(card_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
         return _Outcome.POSTED
 
-    def _find_posted(self, channel: str, card_id: int) -> str | None:
+    def _find_posted(self, channel: str, card_id: int, thread_ts: str | None) -> str | None:
         try:
-            return self.deps.chat.find_card(channel, card_id)
+            return self.deps.chat.find_card(channel, card_id, thread_ts=thread_ts)
         except ChatError as exc:  # can't tell: post again, a duplicate beats a lost card
             log.warning("could not check %s for card %d: %s", channel, card_id, exc.code)
             return None

@@ -150,7 +150,7 @@ class RecordingChat:
     ) -> str:
         raise AssertionError("not posting here")
 
-    def find_card(self, channel: str, card_id: int) -> str | None:
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
         return None
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:

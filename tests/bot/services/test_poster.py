@@ -16,6 +16,7 @@ from bot.services.cards import load_card
 from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
 from bot.services.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
+from bot.services.threads import Placement, place_card
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
 from bot.store.models import CardState
@@ -297,3 +298,36 @@ def test_two_workers_posting_one_conversation_give_it_one_top_card(engine: Engin
         (top,) = top_level(fake)
         assert len(fake.thread(CHANNEL, top["ts"])) == len(cards) - 1
         assert f"💬 {len(cards) - 1} replies" in json.dumps(top["blocks"], ensure_ascii=False)
+
+
+def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_thread(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (story,) = queue_conversation(sqlite_engine, 0)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed.post_pending().posted == [story]
+        (top,) = top_level(fake)
+        comment = make_fetched(external_id="501", conversation_id="500", parent_id="500")
+        with session_scope(sqlite_engine) as session:  # a comment of that story arrives
+            (card,) = ingest_mentions(
+                [comment], watch=make_watch(sqlite_engine), authors={}, session=session, now=NOW
+            )
+        reply = card.id or 0
+        with session_scope(sqlite_engine) as session:
+            placement = place_card(reply, session=session, now=clock.now, max_attempts=5)
+            assert placement == Placement(thread_ts=top["ts"])
+        assert crashed._take(reply, now=clock.now)
+        with session_scope(sqlite_engine) as session:
+            view = load_card(reply, session=session)
+        posted_ts = crashed.deps.chat.post_card(view, thread_ts=top["ts"])
+        # ...and the database never heard about it.
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert survivor.post_pending().posted == [reply]
+
+        assert len(fake.thread(CHANNEL, top["ts"])) == 1
+        assert fake.calls_to("conversations.replies")  # looked for it in the thread
+    row = get_card(sqlite_engine, reply)
+    assert (row.state, row.message_ts, row.thread_ts) == (CardState.POSTED, posted_ts, top["ts"])
