@@ -331,3 +331,32 @@ def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_t
         assert fake.calls_to("conversations.replies")  # looked for it in the thread
     row = get_card(sqlite_engine, reply)
     assert (row.state, row.message_ts, row.thread_ts) == (CardState.POSTED, posted_ts, top["ts"])
+
+
+def test_a_reply_ahead_of_its_top_card_in_the_queue_follows_it_in_the_same_pass(
+    sqlite_engine: Engine,
+) -> None:
+    (story,) = queue_conversation(sqlite_engine, 0)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=200, error="fatal_error")
+        poster = poster_for(sqlite_engine, fake.base_url, [])
+        assert poster.post_pending().failed == {story: "fatal_error"}  # it leads all the same
+        urgent = make_fetched(
+            external_id="501",
+            conversation_id="500",
+            parent_id="500",
+            text="Acme charged me twice and I need a refund",
+        )
+        with session_scope(sqlite_engine) as session:
+            (card,) = ingest_mentions(
+                [urgent], watch=make_watch(sqlite_engine), authors={}, session=session, now=NOW
+            )
+
+        report = poster.post_pending()  # the urgent reply comes first, and waits
+
+        assert report.posted == [story, card.id]
+        assert report.waiting == []
+        (top,) = top_level(fake)
+        (reply,) = fake.thread(CHANNEL, top["ts"])
+        assert "refund" in json.dumps(reply["blocks"])
+        assert len(fake.messages(CHANNEL)) == 2  # the urgent reply is broadcast too
