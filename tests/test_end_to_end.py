@@ -18,7 +18,7 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.cli import build_parser
 from bot.config import Settings
@@ -54,14 +54,22 @@ HOSTILE = (
 
 
 class Algolia:
-    """Hacker News' Algolia API as recorded: search pages by `page`, users by name."""
+    """Hacker News' Algolia API as recorded: search pages by `page`, users by name.
+
+    Feeds a test serves (`feeds`, by URL) are answered too, for watches that read one.
+    """
 
     def __init__(self) -> None:
         self.pages = [(FIXTURES / f"search_page{i}.json").read_bytes() for i in (0, 1)]
         self.requests: list[httpx.Request] = []
+        self.feeds: dict[str, bytes] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if str(request.url) in self.feeds:
+            return httpx.Response(
+                200, content=self.feeds[str(request.url)], headers={"content-type": "text/xml"}
+            )
         if request.url.path == "/api/v1/search_by_date":
             page = int(request.url.params.get("page", "0"))
             body = self.pages[page] if page < len(self.pages) else b'{"hits": [], "nbPages": 0}'
@@ -229,6 +237,7 @@ def slack(engine: Engine) -> Iterator[Slack]:
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake.base_url,
             OVERHEARD_HACKERNEWS_URL=HN_URL,
+            OVERHEARD_ALLOW_PRIVATE_URLS=True,  # the feeds served here are on made-up hosts
         )
         algolia = Algolia()
         http = httpx.Client(transport=httpx.MockTransport(algolia))
@@ -286,6 +295,11 @@ def posted_cards(fake: FakeSlack) -> list[dict[str, Any]]:
     ]
 
 
+def updates_of(fake: FakeSlack, card: Card) -> list[Any]:
+    """The chat.update calls Slack received for one card's message."""
+    return [c for c in fake.calls_to("chat.update") if c.args.get("ts") == card.message_ts]
+
+
 def card_message(fake: FakeSlack, card: Card) -> dict[str, Any]:
     """A card as Slack now shows it, wherever it was posted."""
     top = fake.messages(CHANNEL)
@@ -325,8 +339,7 @@ def test_claim_then_resolve_update_the_card_in_place_and_note_it_in_the_thread(
 
     assert response.status_code == 200
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
-    (update,) = slack.fake.calls_to("chat.update")
-    assert update.args["ts"] == card.message_ts
+    assert len(updates_of(slack.fake, card)) == 1  # the card itself, updated in place
     message = card_message(slack.fake, card)
     assert "Claimed by <@UALICE>" in block_text(message)
     assert "<@UALICE>" in slack.fake.thread(CHANNEL, card.message_ts or "")[0]["text"]
@@ -354,7 +367,7 @@ def test_twenty_simultaneous_claims_over_http_leave_one_owner_and_tell_the_other
     wait_for(lambda: len(slack.fake.ephemerals) == 19)
     owner = card_row(slack.deps.engine, card.id or 0).claimed_by
     assert owner in users
-    assert len(slack.fake.calls_to("chat.update")) == 1
+    assert len(updates_of(slack.fake, card)) == 1
     assert {e["user"] for e in slack.fake.ephemerals} == set(users) - {owner}
     assert all(f"<@{owner}>" in e["text"] for e in slack.fake.ephemerals)
 
@@ -370,7 +383,7 @@ def test_requests_with_a_bad_or_stale_signature_are_refused_and_change_nothing(
 
     assert (forged.status_code, stale.status_code) == (401, 401)
     assert card_row(slack.deps.engine, card.id or 0).state == CardState.POSTED
-    assert slack.fake.calls_to("chat.update") == []
+    assert updates_of(slack.fake, card) == []
 
 
 def test_hostile_text_reaches_slack_escaped_and_within_block_kit_limits(slack: Slack) -> None:
@@ -429,15 +442,18 @@ def test_a_rate_limited_post_waits_retry_after_and_loses_nothing(slack: Slack) -
 
 
 def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: Slack) -> None:
-    slack.fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=5)
+    # The 5 cards are 3 conversations: Slack refuses each of their top cards.
+    slack.fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=3)
 
     run_once(slack.deps)
 
     assert posted_cards(slack.fake) == []
     queued = cards(slack.deps.engine)
-    assert {(c.state, c.last_post_error) for c in queued} == {
-        (CardState.QUEUED, "channel_not_found")
-    }
+    assert {c.state for c in queued} == {CardState.QUEUED}
+    refused = [c for c in queued if c.last_post_error == "channel_not_found"]
+    assert len(refused) == 3
+    # Their replies wait for them, untried: no attempt spent, no error to show.
+    assert {(c.post_attempts, c.last_post_error) for c in queued if c not in refused} == {(0, None)}
 
     run_once(slack.deps)
 
@@ -529,20 +545,35 @@ def test_a_card_update_slack_refused_is_resent_by_the_next_poster_pass(slack: Sl
 
     assert report.updated == [card.id]
     assert "Claimed by <@UALICE>" in block_text(card_message(slack.fake, card))
-    assert [c.status for c in slack.fake.calls_to("chat.update")] == [429, 200]
+    assert [c.status for c in updates_of(slack.fake, card)] == [429, 200]
     assert Poster(slack.deps).post_pending().updated == []  # in sync: nothing more to send
 
 
-def hn_hit(object_id: str, text: str, *, story: str, minutes_ago: int) -> dict[str, Any]:
-    tags = ["story"] if object_id == story else ["comment"]
-    return {
+def hn_hit(
+    object_id: str,
+    text: str,
+    *,
+    story: str,
+    minutes_ago: int,
+    story_title: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
+    is_story = object_id == story
+    hit: dict[str, Any] = {
         "objectID": object_id,
         "created_at_i": int(NOW.timestamp()) - 60 * minutes_ago,
         "author": f"user{object_id}",
         "story_id": int(story),
-        "_tags": tags,
-        ("title" if object_id == story else "comment_text"): text,
+        "_tags": ["story"] if is_story else ["comment"],
+        ("title" if is_story else "comment_text"): text,
     }
+    if not is_story:
+        hit["parent_id"] = int(story)
+        if story_title is not None:
+            hit["story_title"] = story_title  # Algolia names a comment's story
+    if url is not None:
+        hit["url" if is_story else "story_url"] = url
+    return hit
 
 
 def test_replies_go_into_their_story_cards_thread_and_urgent_ones_also_to_the_channel(
@@ -763,6 +794,7 @@ def test_a_malicious_exclusion_is_refused_in_the_modal_and_changes_nothing(
 ) -> None:
     run_once(slack.deps)
     card = cards(slack.deps.engine)[0]
+    updates = len(slack.fake.calls_to("chat.update"))  # top cards counting their replies
     slack.pick(MenuChoice.NOT_RELEVANT, card.id or 0, "UMALLORY")
     modal = opened_modal(slack, ids.NOT_RELEVANT_VIEW)
 
@@ -777,7 +809,7 @@ def test_a_malicious_exclusion_is_refused_in_the_modal_and_changes_nothing(
     with session_scope(slack.deps.engine) as session:
         assert [w.query for w in list_watches(session=session)] == ["acme"]
     assert card_row(slack.deps.engine, card.id or 0).state == CardState.POSTED
-    assert slack.fake.calls_to("chat.update") == []
+    assert len(slack.fake.calls_to("chat.update")) == updates  # the card was not touched
 
 
 def database_url(engine: Engine) -> str:
@@ -864,3 +896,195 @@ def test_a_muted_authors_next_mention_is_stored_but_not_posted(slack: Slack) -> 
         kinds = [e.kind for e in events_for(held.id or 0, session=session)]
     assert (held.state, held.message_ts) == (CardState.DISMISSED, None)
     assert kinds == ["queued", "muted"]
+
+
+# --- conversations, watches and links ------------------------------------------------------
+
+URGENT = "Acme charged me twice and I need a refund"
+
+
+def starts_thread(message: dict[str, Any]) -> bool:
+    """A top-level card (a broadcast reply is a copy of a card that lives in a thread)."""
+    return message.get("thread_ts") in (None, message["ts"])
+
+
+def top_cards(fake: FakeSlack, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    return [m for m in fake.messages(channel) if starts_thread(m)]
+
+
+def card_id_of(message: dict[str, Any]) -> int:
+    card_id: int = message["metadata"]["event_payload"]["card_id"]
+    return card_id
+
+
+def conversation_of(engine: Engine, message: dict[str, Any]) -> str:
+    with session_scope(engine) as session:
+        card = session.get(Card, card_id_of(message))
+        mention = session.get(Mention, card.mention_id if card else 0)
+        assert mention is not None and mention.conversation_id is not None
+        return mention.conversation_id
+
+
+def context_lines(message: dict[str, Any]) -> list[str]:
+    return [
+        element["text"]
+        for b in message["blocks"]
+        if b["type"] == "context"
+        for element in b["elements"]
+    ]
+
+
+def advance(slack: Slack, seconds: float) -> None:
+    slack.deps.clock.advance(seconds=seconds)  # type: ignore[attr-defined]
+
+
+def test_an_urgent_backlog_gives_each_story_one_top_card_with_its_comments_in_the_thread(
+    slack: Slack,
+) -> None:
+    # 6 stories of 4 comments each, fetched at once; in 4 of them a comment is urgent, so
+    # priority posts it before its story.
+    hits = []
+    for s in range(6):
+        story = str(700 + 10 * s)
+        title = f"Acme story {s}"
+        hits.append(hn_hit(story, title, story=story, minutes_ago=90 - s))
+        for c in range(1, 5):
+            text = URGENT if s < 4 and c == 2 else f"Acme looks fine to me ({c})"
+            hits.append(
+                hn_hit(
+                    str(int(story) + c), text, story=story, minutes_ago=60 - c, story_title=title
+                )
+            )
+    slack.algolia.serve_hits(hits)
+
+    new, posted = run_once(slack.deps)
+
+    assert new == posted == 30
+    tops = top_cards(slack.fake)
+    stories = [conversation_of(slack.deps.engine, m) for m in tops]
+    assert sorted(stories) == [str(700 + 10 * s) for s in range(6)]  # one top card each
+    for top in tops:
+        thread = slack.fake.thread(CHANNEL, top["ts"])
+        story = conversation_of(slack.deps.engine, top)
+        assert len(thread) == 4
+        assert {conversation_of(slack.deps.engine, m) for m in thread} == {story}
+        assert top["reply_count"] == 4
+        assert any(line.startswith("💬 4 replies · latest <!date^") for line in context_lines(top))
+        assert f"Acme story {(int(story) - 700) // 10}" == top["blocks"][0]["text"]["text"]
+    led_by_a_comment = [m for m in tops if URGENT in block_text(m)]
+    assert len(led_by_a_comment) == 4  # the urgent comment leads, titled by its story
+    broadcast = [m for m in slack.fake.messages(CHANNEL) if not starts_thread(m)]
+    assert all(URGENT in block_text(m) for m in broadcast)  # urgent replies still shown
+
+
+def test_a_story_fetched_after_its_comments_joins_their_thread(slack: Slack) -> None:
+    title = "Show HN: Acme Cloud 2.0"
+    slack.algolia.serve_hits(
+        [
+            hn_hit("501", "Acme Cloud looks neat", story="500", minutes_ago=20, story_title=title),
+            hn_hit("502", URGENT, story="500", minutes_ago=10, story_title=title),
+        ]
+    )
+    run_once(slack.deps)
+    (top,) = top_cards(slack.fake)
+    slack.algolia.serve_hits([hn_hit("500", title, story="500", minutes_ago=30)])
+    advance(slack, 600)
+
+    assert run_once(slack.deps) == (1, 1)
+
+    assert [m["ts"] for m in top_cards(slack.fake)] == [top["ts"]]  # no second top card
+    thread = slack.fake.thread(CHANNEL, top["ts"])
+    assert len(thread) == 2 and title in block_text(thread[-1])  # the story, in the thread
+    (top,) = top_cards(slack.fake)
+    assert any(line.startswith("💬 2 replies") for line in context_lines(top))
+
+
+def test_a_mention_two_watches_match_is_a_card_in_each_channel_saying_why(
+    slack: Slack,
+) -> None:
+    incidents = "C0INCIDENTS"
+    with session_scope(slack.deps.engine) as session:
+        watch = add_watch(
+            "acme outage",
+            ["hackernews"],
+            incidents,
+            known_sources=slack.deps.sources,
+            session=session,
+            now=NOW,
+        )
+    slack.algolia.serve_hits(
+        [hn_hit("600", "Acme outage in eu-west, day two", story="600", minutes_ago=5)]
+    )
+
+    assert run_once(slack.deps) == (2, 2)
+
+    (support,) = top_cards(slack.fake, CHANNEL)
+    (incident,) = top_cards(slack.fake, incidents)
+    assert "🔎 Matched watch #1 `acme` on “acme”" in context_lines(support)
+    assert f"🔎 Matched watch #{watch.id} `acme outage` on “acme” “outage”" in (
+        context_lines(incident)
+    )
+
+    searches = len(slack.algolia.requests)
+    advance(slack, 3600)  # both watches are due again and find the same story
+
+    assert run_once(slack.deps) == (0, 0)
+    assert len(slack.algolia.requests) > searches
+    assert len(posted_cards(slack.fake)) == 2
+
+
+FEED_URL = "https://feeds.example.test/acme.xml"
+
+
+def feed_with(link: str, title: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Tech news</title><link>https://news.example.test/</link>
+<item><title>{title}</title><link>{html.escape(link)}</link>
+<guid>https://news.example.test/1</guid>
+<pubDate>Thu, 15 Jan 2026 11:30:00 +0000</pubDate>
+<description>Acme launched its new cloud today.</description></item>
+</channel></rss>""".encode()
+
+
+def test_the_same_article_on_hacker_news_and_in_a_feed_is_one_card_also_on_the_other(
+    slack: Slack,
+) -> None:
+    article = "https://www.acme.dev/blog/launch"
+    with session_scope(slack.deps.engine) as session:
+        add_watch(
+            "acme",
+            ["rss"],
+            CHANNEL,
+            known_sources=slack.deps.sources,
+            session=session,
+            now=NOW,
+            options={"feed_url": FEED_URL},
+            allow_private_urls=True,
+        )
+    slack.algolia.feeds[FEED_URL] = feed_with(
+        "HTTPS://WWW.ACME.DEV/blog/launch?utm_source=feed&utm_medium=rss#top", "Acme launches"
+    )
+    slack.algolia.serve_hits(
+        [hn_hit("800", "Acme launches its cloud", story="800", minutes_ago=40, url=article)]
+    )
+
+    assert run_once(slack.deps) == (2, 2)
+
+    (top,) = top_cards(slack.fake)
+    (other,) = slack.fake.thread(CHANNEL, top["ts"])
+    with session_scope(slack.deps.engine) as session:
+        mentions = {mention.network: mention for mention in session.exec(select(Mention)).all()}
+        top_network = mentions_network(session, card_id_of(top))
+    assert {m.link_url for m in mentions.values()} == {article}  # one spelling of the page
+    also = {"hackernews": "RSS", "rss": "Hacker News"}[top_network]
+    (line,) = [t for t in context_lines(top) if t.startswith("💬")]
+    assert line.startswith("💬 1 reply · latest <!date^")
+    assert line.endswith(f"also on {also}")
+    assert card_id_of(other) != card_id_of(top)
+
+
+def mentions_network(session: Session, card_id: int) -> str:
+    card = session.get(Card, card_id)
+    mention = session.get(Mention, card.mention_id if card else 0)
+    assert mention is not None
+    return mention.network

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Engine, func, update
 from sqlmodel import Session, col, select
 
 from bot.services.chat import CardView, ChatBackend, ChatError
+from bot.services.threads import thread_activity
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Event, EventKind, Mention
 from bot.text import clean_text
@@ -100,7 +101,7 @@ def load_card(card_id: int, *, session: Session) -> CardView:
     mention = session.get(Mention, card.mention_id)
     assert mention is not None  # the foreign key guarantees it
     author = session.get(Author, mention.author_id) if mention.author_id is not None else None
-    return CardView(card, mention, author)
+    return CardView(card, mention, author, thread_activity(card, mention, session=session))
 
 
 def load_card_in(card_id: int, channel_id: str, *, session: Session) -> CardView:
@@ -387,10 +388,12 @@ def sync_card(
             raise
         return False
     with session_scope(engine) as session:
+        # A newer version sent meanwhile (a click, a reply in the thread) may have reached
+        # Slack before this one: then Slack may show this older one, so it stays due.
         session.execute(
             update(Card)
             .where(col(Card.id) == card.id)
-            .where(col(Card.synced_version) < card.version)
+            .where(col(Card.synced_version) != card.version)
             .values(synced_version=card.version, last_post_error=None)
         )
     return True

@@ -6,10 +6,20 @@ hand them a card's data and the backend renders it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from bot.store.models import Author, Card, EventKind, Mention
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadActivity:
+    """What a top-level card says about the cards posted in its thread."""
+
+    replies: int = 0
+    latest_at: datetime | None = None  # when the newest of them was written
+    also_on: tuple[str, ...] = ()  # other networks in the thread (keys, like "rss")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +29,7 @@ class CardView:
     card: Card
     mention: Mention
     author: Author | None
+    thread: ThreadActivity = field(default_factory=ThreadActivity)
 
 
 class ChatError(Exception):
@@ -50,8 +61,8 @@ class ChatBackend(Protocol):
         """Replace a posted card's content with what `view` now shows."""
         ...
 
-    def find_card(self, channel: str, card_id: int) -> str | None:
-        """The ts of a card already posted for this id, if the channel shows one."""
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
+        """The ts of a card already posted for this id, in the channel or the thread given."""
         ...
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:

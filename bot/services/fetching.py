@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot.services.authors import author_needs_metrics, find_author
 from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
-from bot.services.query import Query, parse_query
+from bot.services.query import Query, matched_terms, parse_query
 from bot.services.watches import list_watches
 from bot.sources import REGISTRY, Registry
 from bot.sources.base import (
@@ -141,8 +141,7 @@ def _fetch_network(
 
 def answers(query: Query, mention: FetchedMention) -> bool:
     """True when a fetched mention really answers the watch query (checked here, not trusted)."""
-    text = "\n".join(filter(None, [mention.title, mention.text]))
-    return query.matches(text, author=mention.author.handle, url=mention.url, lang=mention.lang)
+    return matched_terms(query, mention) is not None
 
 
 def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:

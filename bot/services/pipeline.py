@@ -1,4 +1,4 @@
-"""From fetched mentions to stored, scored mentions with a queued card each."""
+"""From fetched mentions to stored, scored mentions, with a queued card in each watch's channel."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from sqlmodel import Session, col, select
 from bot.services.authors import merge_authors, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.services.mutes import hold_if_muted
+from bot.services.query import Term, matched_terms, parse_query
+from bot.services.threads import normalise_link
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
-from bot.text import clean_text
+from bot.text import ELLIPSIS, clean_text
 from scoring import priority, sentiment
 
 log = logging.getLogger(__name__)
@@ -21,20 +23,47 @@ log = logging.getLogger(__name__)
 TEXT_MAX_CHARS = 40_000
 
 
-def known_external_ids(network: str, external_ids: list[str], *, session: Session) -> set[str]:
-    """Return which of `external_ids` are already stored for `network`."""
+REASON_MAX_CHARS = 500  # Card.reason
+REASON_QUERY_MAX_CHARS = 200
+
+
+def known_mentions(network: str, external_ids: list[str], *, session: Session) -> dict[str, int]:
+    """Return the stored mention id of each of `external_ids` already known for `network`."""
     if not external_ids:
-        return set()
-    stmt = select(Mention.external_id).where(
+        return {}
+    stmt = select(Mention.external_id, Mention.id).where(
         Mention.network == network, col(Mention.external_id).in_(external_ids)
     )
+    return {external_id: mid for external_id, mid in session.exec(stmt) if mid is not None}
+
+
+def carded_mentions(mention_ids: list[int], channel_id: str, *, session: Session) -> set[int]:
+    """Return which of these mentions already have a card in `channel_id`."""
+    if not mention_ids:
+        return set()
+    stmt = select(Card.mention_id).where(
+        Card.channel_id == channel_id, col(Card.mention_id).in_(mention_ids)
+    )
     return set(session.exec(stmt))
+
+
+def posting_reason(watch: Watch, terms: tuple[Term, ...] | None) -> str:
+    """Say which watch a card is for and which of its terms the post matched."""
+    query = " ".join(watch.query.split())
+    if len(query) > REASON_QUERY_MAX_CHARS:
+        query = query[: REASON_QUERY_MAX_CHARS - 1] + ELLIPSIS
+    if not terms:  # a network whose every post is the watch's (app reviews)
+        return f"From watch #{watch.id} `{query}`"
+    matched = " ".join(f"“{term.label}”" for term in terms)
+    reason = f"Matched watch #{watch.id} `{query}` on {matched}"
+    return reason if len(reason) <= REASON_MAX_CHARS else reason[: REASON_MAX_CHARS - 1] + ELLIPSIS
 
 
 def build_mention(item: FetchedMention, *, author: Author | None, now: datetime) -> Mention:
     """An unsaved Mention for a fetched post, with its sentiment worked out."""
     text = clean_text(item.text)[:TEXT_MAX_CHARS]
-    whole = "\n".join(filter(None, [item.title, text]))
+    # A reply is read in the light of its conversation: "same here" under "Acme is down".
+    whole = "\n".join(filter(None, [item.title or item.conversation_title, text]))
     mood = sentiment.blend_stars(sentiment.analyze(whole), item.rating)
     urgency = priority.prioritize(whole, mood, author.score if author is not None else None)
     return Mention(
@@ -52,6 +81,10 @@ def build_mention(item: FetchedMention, *, author: Author | None, now: datetime)
         replies=item.replies,
         parent_id=item.parent_id,
         conversation_id=item.conversation_id,
+        conversation_title=(
+            clean_text(item.conversation_title)[:1000] if item.conversation_title else None
+        ),
+        link_url=normalise_link(item.link_url),
         sentiment_polarity=mood.polarity if mood.label != "unknown" else None,
         sentiment_label=mood.label,
         rating=item.rating,
@@ -68,31 +101,49 @@ def ingest_mentions(
     session: Session,
     now: datetime,
 ) -> list[Card]:
-    """Store each new mention with its scores and queue a card for it; skip ones we have."""
+    """Store each new mention with its scores and queue a card for it in the watch's channel.
+
+    A mention already stored (found by another watch) gets a card here too, once per channel,
+    saying which watch and terms matched it; one already carded in this channel is skipped.
+    """
+    query = parse_query(watch.query)
     queued: list[Card] = []
     by_network: dict[str, list[FetchedMention]] = {}
     for item in fetched:
         by_network.setdefault(item.network, []).append(item)
     for network, items in by_network.items():
-        known = known_external_ids(network, [m.external_id for m in items], session=session)
+        known = known_mentions(network, [m.external_id for m in items], session=session)
+        carded = carded_mentions(list(known.values()), watch.channel_id, session=session)
+        seen: set[str] = set()
         for item in items:
-            if item.external_id in known:
+            if item.external_id in seen:
                 continue
-            known.add(item.external_id)
-            card = _store_one(item, watch=watch, authors=authors, session=session, now=now)
+            seen.add(item.external_id)
+            mention_id = known.get(item.external_id)
+            if mention_id is not None and mention_id in carded:
+                continue
+            if mention_id is None:
+                mention_id = _store_mention(
+                    item, watch=watch, authors=authors, session=session, now=now
+                )
+            if mention_id is None:
+                continue
+            reason = posting_reason(watch, matched_terms(query, item))
+            card = _queue_card(mention_id, watch, reason, session=session, now=now)
             if card is not None:
                 queued.append(card)
     return queued
 
 
-def _store_one(
+def _store_mention(
     item: FetchedMention,
     *,
     watch: Watch,
     authors: dict[str, FetchedAuthor],
     session: Session,
     now: datetime,
-) -> Card | None:
+) -> int | None:
+    """Store one new mention and return its id (another worker's, if it stored it first)."""
     fresh = authors.get(item.author.handle)
     author = upsert_author(
         item.network,
@@ -107,10 +158,24 @@ def _store_one(
         with session.begin_nested():  # another worker may store the same mention first
             session.add(mention)
             session.flush()
-            assert mention.id is not None
+    except IntegrityError:
+        log.info("mention %s/%s was stored by someone else", item.network, item.external_id)
+        found = known_mentions(item.network, [item.external_id], session=session)
+        return found.get(item.external_id)
+    return mention.id
+
+
+def _queue_card(
+    mention_id: int, watch: Watch, reason: str, *, session: Session, now: datetime
+) -> Card | None:
+    """Queue the mention's card in the watch's channel; None when the channel has one already."""
+    try:
+        with session.begin_nested():  # another worker may queue it in this channel first
             card = Card(
-                mention_id=mention.id,
+                mention_id=mention_id,
                 channel_id=watch.channel_id,
+                watch_id=watch.id,
+                reason=reason,
                 state=CardState.QUEUED,
                 queued_at=now,
             )
@@ -120,6 +185,6 @@ def _store_one(
             record_event(card.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
             hold_if_muted(card, session=session, now=now)
     except IntegrityError:
-        log.info("mention %s/%s was stored by someone else", item.network, item.external_id)
+        log.info("mention %d already has a card in %s", mention_id, watch.channel_id)
         return None
     return card

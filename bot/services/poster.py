@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.services.cards import (
     SYSTEM_ACTOR,
@@ -19,6 +20,7 @@ from bot.services.cards import (
 )
 from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.services.deps import Deps
+from bot.services.threads import note_reply, place_card
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, EventKind, Mention
 
@@ -32,37 +34,22 @@ MAX_INLINE_WAIT_S = 30.0
 ERROR_MAX_CHARS = 1000
 
 
+class _Outcome(enum.Enum):
+    POSTED = "posted"
+    WAITING = "waiting"  # for its top card to be posted
+    NOT_OURS = "not ours"  # another poster has it, or it is posted or given up
+
+
 @dataclass
 class PostReport:
     """What one pass of the poster did."""
 
     posted: list[int] = field(default_factory=list)
-    updated: list[int] = field(default_factory=list)  # cards whose missed update was re-sent
+    # Cards whose update Slack missed, or whose thread grew, re-sent.
+    updated: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # replies whose top card isn't posted yet
     failed: dict[int, str] = field(default_factory=dict)
     deferred_channels: set[str] = field(default_factory=set)
-
-
-def thread_for(mention: Mention, card: Card, *, session: Session) -> str | None:
-    """The thread a mention belongs in: that of a posted card from the same card."""
-    if not mention.conversation_id or mention.external_id == mention.conversation_id:
-        return None
-    stmt = (
-        select(Card.thread_ts)
-        .join(Mention, col(Mention.id) == Card.mention_id)
-        .where(Card.channel_id == card.channel_id)
-        .where(col(Card.id) != card.id)
-        .where(col(Card.thread_ts).is_not(None))
-        .where(Mention.network == mention.network)
-        .where(
-            or_(
-                col(Mention.external_id) == mention.conversation_id,
-                col(Mention.conversation_id) == mention.conversation_id,
-            )
-        )
-        .order_by(col(Card.posted_at))
-        .limit(1)
-    )
-    return session.exec(stmt).first()
 
 
 class Poster:
@@ -101,18 +88,28 @@ class Poster:
         A refused card stays queued (or stale) with its error noted, for the next pass.
         """
         report = PostReport()
-        for card_id, channel in self.pending(limit):
+        waiting = self._post_each(self.pending(limit), report)
+        # A reply whose top card was posted later in this pass follows it now, not next pass.
+        report.waiting = [card_id for card_id, _ in self._post_each(waiting, report)]
+        self._resend_stale(limit, report)
+        return report
+
+    def _post_each(self, cards: list[tuple[int, str]], report: PostReport) -> list[tuple[int, str]]:
+        """Post these cards in order; return those waiting for their top card."""
+        waiting: list[tuple[int, str]] = []
+        for card_id, channel in cards:
             if self._held(channel, report):
                 continue
             try:
-                posted = self._post_one(card_id)
+                outcome = self._post_one(card_id)
             except ChatError as exc:
                 self._note_failure(channel, card_id, exc, report)
-            else:
-                if posted:
-                    report.posted.append(card_id)
-        self._resend_stale(limit, report)
-        return report
+                continue
+            if outcome is _Outcome.POSTED:
+                report.posted.append(card_id)
+            elif outcome is _Outcome.WAITING:
+                waiting.append((card_id, channel))
+        return waiting
 
     def _held(self, channel: str, report: PostReport) -> bool:
         """True while Slack's Retry-After for `channel` runs."""
@@ -174,24 +171,34 @@ class Poster:
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def _post_one(self, card_id: int) -> bool:
-        """Post one card; False when it was not ours to post (taken, posted or given up)."""
+    def _post_one(self, card_id: int) -> _Outcome:
+        """Post one card, top-level or in the thread of its conversation's top card."""
         now = self.deps.clock()
+        # Where it goes is settled first: a reply whose top card isn't posted yet waits
+        # without spending an attempt.
+        with session_scope(self.deps.engine) as session:
+            placement = place_card(
+                card_id, session=session, now=now, max_attempts=MAX_POST_ATTEMPTS
+            )
+        if placement is None:
+            return _Outcome.NOT_OURS
+        if placement.waiting:
+            return _Outcome.WAITING
+        thread_ts = placement.thread_ts
         # The attempt is committed before the post, so a crash in between is visible later,
         # and the lease keeps a second worker from posting the same card meanwhile.
         if not self._take(card_id, now=now):
-            return False
+            return _Outcome.NOT_OURS
         with session_scope(self.deps.engine) as session:
             view = load_card(card_id, session=session)
             card = view.card
-            thread_ts = thread_for(view.mention, card, session=session)
         if card.post_attempts > 1 and card.last_post_error is None:
             # An earlier attempt ended without a recorded outcome (a crash mid-post): if
             # Slack has the card, adopt it instead of posting a second one.
-            found = self._find_posted(card.channel_id, card_id)
+            found = self._find_posted(card.channel_id, card_id, thread_ts)
             if found is not None:
                 self._mark_posted(card_id, found, thread_ts, now=now, kind=EventKind.RECONCILED)
-                return True
+                return _Outcome.POSTED
         try:
             # Urgent replies also go to the channel: a thread must never hide a P1 or P2.
             broadcast = view.mention.priority is not None and view.mention.priority <= 2
@@ -212,11 +219,11 @@ class Poster:
                 )
             raise
         self._mark_posted(card_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
-        return True
+        return _Outcome.POSTED
 
-    def _find_posted(self, channel: str, card_id: int) -> str | None:
+    def _find_posted(self, channel: str, card_id: int, thread_ts: str | None) -> str | None:
         try:
-            return self.deps.chat.find_card(channel, card_id)
+            return self.deps.chat.find_card(channel, card_id, thread_ts=thread_ts)
         except ChatError as exc:  # can't tell: post again, a duplicate beats a lost card
             log.warning("could not check %s for card %d: %s", channel, card_id, exc.code)
             return None
@@ -241,6 +248,8 @@ class Poster:
             row.post_lease_until = None
             row.synced_version = row.version
             session.add(row)
+            if row.thread_ts != ts:
+                note_reply(row.channel_id, row.thread_ts, session=session)
             record_event(
                 card_id,
                 kind,

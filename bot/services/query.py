@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bot.sources.base import SearchSpec
+from bot.sources.base import FetchedMention, SearchSpec
 from bot.sources.network import Dialect
 
 QUERY_MAX_CHARS = 500
@@ -50,6 +50,11 @@ class Term:
         )
         return f'"{self.value}"' if self.kind == "phrase" else prefix + self.value
 
+    @property
+    def label(self) -> str:
+        """The term as a reader would name it: a phrase without its quotes, @handle, #tag."""
+        return self.value if self.kind == "phrase" else str(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -69,15 +74,26 @@ class Query:
         lang: str | None = None,
     ) -> bool:
         """True when a post with this text, author, URL and language answers the query."""
+        return self.why(text, author=author, url=url, lang=lang) is not None
+
+    def why(
+        self,
+        text: str,
+        *,
+        author: str | None = None,
+        url: str | None = None,
+        lang: str | None = None,
+    ) -> tuple[Term, ...] | None:
+        """The terms of the first alternative the post answers; None when it answers none."""
         if self.lang and lang and not lang.lower().startswith(self.lang):
-            return False  # an unknown language is kept: better shown than hidden
+            return None  # an unknown language is kept: better shown than hidden
         folded = _fold(text)
         if any(_term_matches(t, folded, author, url) for t in self.exclusions):
-            return False
-        return any(
-            all(_term_matches(t, folded, author, url) for t in alternative)
-            for alternative in self.alternatives
-        )
+            return None
+        for alternative in self.alternatives:
+            if all(_term_matches(t, folded, author, url) for t in alternative):
+                return alternative
+        return None
 
     def specs(self, dialect: Dialect, options: Mapping[str, str] | None = None) -> list[SearchSpec]:
         """The searches to run on a network: one, or one per alternative where OR is unknown.
@@ -104,6 +120,16 @@ class Query:
                 ),
             )
         return list(specs.values())
+
+
+def matched_terms(query: Query, mention: FetchedMention) -> tuple[Term, ...] | None:
+    """The query terms a fetched post answers (None when it answers none), read from its words.
+
+    A reply is read with its conversation's title, which is often why the network found it.
+    """
+    title = mention.title or mention.conversation_title
+    text = "\n".join(filter(None, [title, mention.text]))
+    return query.why(text, author=mention.author.handle, url=mention.url, lang=mention.lang)
 
 
 def parse_query(raw: str) -> Query:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.durations import short_duration
+from bot.services.chat import ThreadActivity
 from bot.slack import ids
 from bot.slack.menu import build_card_menu
 from bot.slack.mrkdwn import escaped_within, mrkdwn_link, plain_within, safe_http_url
@@ -39,6 +40,8 @@ LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
 REASONS_MAX_CHARS = 300
 CLOSING_NOTE_MAX_CHARS = 1200
+REASON_MAX_CHARS = 500  # Card.reason: which watch and terms matched
+MAX_ALSO_ON = 10  # there are fewer networks than this
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _SENTIMENT_EMOJI = {"positive": "🙂", "negative": "😟", "neutral": "😐", "mixed": "🤔"}
@@ -71,15 +74,28 @@ def network_name(network: str) -> str:
     return REGISTRY.name_of(network)
 
 
-def build_mention_card(mention: Mention, author: Author | None, card: Card) -> Message:
-    """Build the claimable card for one mention in its current state."""
+def build_mention_card(
+    mention: Mention,
+    author: Author | None,
+    card: Card,
+    *,
+    thread: ThreadActivity | None = None,
+) -> Message:
+    """Build the claimable card for one mention in its current state.
+
+    A top-level card is its conversation's: a reply leading one is titled by the conversation,
+    and `thread` says what has been posted under it since.
+    """
     if card.id is None:
         raise ValueError("a card must be stored before it is built (its id goes in the buttons)")
     state = CardState(card.state)
     prefix = f"card-{card.id}-v{card.version}"
     blocks: list[Block] = []
 
-    title = " ".join(clean_text(mention.title or "").split())  # a header is one line
+    in_thread = card.thread_ts is not None and card.thread_ts != card.message_ts
+    # In a thread the top card already names the conversation: a reply shows only its own.
+    heading = mention.title or (None if in_thread else mention.conversation_title)
+    title = " ".join(clean_text(heading or "").split())  # a header is one line
     if title:
         blocks.append(
             HeaderBlock(
@@ -96,6 +112,12 @@ def build_mention_card(mention: Mention, author: Author | None, card: Card) -> M
         )
     )
     blocks.append(_context(f"{prefix}-post", _post_line(mention)))
+    if card.reason:
+        blocks.append(
+            _context(f"{prefix}-why", f"🔎 {_escaped_line(card.reason, REASON_MAX_CHARS)}")
+        )
+    if thread is not None and thread.replies:
+        blocks.append(_context(f"{prefix}-thread", _thread_line(thread)))
     blocks.append(_context(f"{prefix}-state", _state_line(card, state)))
     menu = build_card_menu(card.id, state, has_author=author is not None)
     blocks.append(
@@ -215,10 +237,29 @@ def _sentiment(mention: Mention) -> str:
     return f"{text} ({sign}{abs(rounded):.2f})"
 
 
+def _date(moment: datetime) -> str:
+    """A time Slack shows in each reader's time zone, with a UTC fallback."""
+    moment = _utc(moment)
+    fallback = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _thread_line(thread: ThreadActivity) -> str:
+    """Say how many cards the thread holds, when the newest was written and the other networks."""
+    parts = [f"💬 {thread.replies} {'reply' if thread.replies == 1 else 'replies'}"]
+    if thread.latest_at is not None:
+        parts.append(f"latest {_date(thread.latest_at)}")
+    names = sorted(
+        (_escaped_line(network_name(n), NETWORK_MAX_CHARS) for n in thread.also_on),
+        key=str.casefold,
+    )
+    if names:
+        parts.append("also on " + ", ".join(names[:MAX_ALSO_ON]))
+    return " · ".join(parts)
+
+
 def _post_line(mention: Mention) -> str:
-    created = _utc(mention.created_at)
-    fallback = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    when = f"<!date^{int(created.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    when = _date(mention.created_at)
     url = safe_http_url(mention.url, max_chars=LINK_URL_MAX_CHARS)
     if url is None:
         return f"Posted {when}"
@@ -295,7 +336,8 @@ def _fallback(mention: Mention, author: Author | None) -> str:
             text += f" (reach {author.score}/100)"
     label = _escaped_line(mention.sentiment_label or "", LABEL_MAX_CHARS)
     text += f", {label or 'sentiment unknown'}"
-    snippet = " — ".join(piece for piece in (mention.title, mention.text) if piece)
+    title = mention.title or mention.conversation_title
+    snippet = " — ".join(piece for piece in (title, mention.text) if piece)
     snippet = _escaped_line(snippet, FALLBACK_SNIPPET_MAX_CHARS)
     return f"{text}: {snippet}" if snippet else text
 

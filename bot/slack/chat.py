@@ -54,9 +54,11 @@ class SlackChat:
             raise ChatError(f"connection: {exc}") from exc
         return str(response["ts"])
 
-    def find_card(self, channel: str, card_id: int) -> str | None:
-        """Find a card a crashed post may have left in the channel (needs channels:history)."""
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
+        """Find a card a crashed post left in the channel or a thread (needs channels:history)."""
         try:
+            if thread_ts is not None:
+                return _find_in_thread(self.client, channel, thread_ts, card_id)
             return _find_in_history(self.client, channel, card_id)
         except SlackApiError as exc:
             raise _chat_error(exc, now=self._clock()) from exc
@@ -100,11 +102,33 @@ HISTORY_PAGES = 5
 
 def _find_in_history(client: WebClient, channel: str, card_id: int) -> str | None:
     """Look through the channel's newest messages for the card's metadata."""
+    return _find_in_pages(
+        lambda cursor: client.conversations_history(
+            channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+        ),
+        card_id,
+    )
+
+
+def _find_in_thread(client: WebClient, channel: str, thread_ts: str, card_id: int) -> str | None:
+    """Look through a thread's replies for the card's metadata."""
+    return _find_in_pages(
+        lambda cursor: client.conversations_replies(
+            channel=channel,
+            ts=thread_ts,
+            limit=HISTORY_PAGE,
+            include_all_metadata=True,
+            cursor=cursor,
+        ),
+        card_id,
+    )
+
+
+def _find_in_pages(read: Callable[[str | None], Any], card_id: int) -> str | None:
+    """Read up to HISTORY_PAGES pages of messages, looking for the card's metadata."""
     cursor: str | None = None
     for _page in range(HISTORY_PAGES):
-        response = client.conversations_history(
-            channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
-        )
+        response = read(cursor)
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -152,7 +176,7 @@ class ConsoleChat:
             self._print(f"card #{card.id} {where}", _card(view))
         return ts
 
-    def find_card(self, channel: str, card_id: int) -> str | None:
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
         """A terminal keeps no history: nothing to find."""
         return None
 
@@ -175,7 +199,7 @@ class ConsoleChat:
 
 
 def _card(view: CardView) -> Message:
-    return build_mention_card(view.mention, view.author, view.card)
+    return build_mention_card(view.mention, view.author, view.card, thread=view.thread)
 
 
 def _note(view: CardView, kind: EventKind, actor: str) -> Message:

@@ -55,8 +55,12 @@ class FetchedMention:
     replies: int | None = None
     parent_id: str | None = None
     conversation_id: str | None = None
-    title: str | None = None
+    title: str | None = None  # the post's own title (a story's, a submission's, an entry's)
     rating: int | None = None  # a review's stars, 1–5 (app stores): a sentiment signal
+    # What the conversation is called, where the network says (a comment's story title).
+    conversation_title: str | None = None
+    # The page the post is about, where the network says (a story's or an entry's link).
+    link_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -471,7 +471,20 @@ def _mention_from(post: object) -> FetchedMention | None:
         replies=opt_count(post.get("replyCount")),
         parent_id=parent_uri,
         conversation_id=root_uri or parent_uri or uri,
+        # A reply names its root only by uri: the search gives no title for the thread.
+        link_url=_linked_page(record),
     )
+
+
+def _linked_page(record: dict[str, Any]) -> str | None:
+    """The page a post's link card (an external embed, alone or beside a quote) points to."""
+    embed = _obj(record.get("embed"))
+    if embed.get("$type") == "app.bsky.embed.recordWithMedia":
+        embed = _obj(embed.get("media"))
+    if embed.get("$type") != "app.bsky.embed.external":
+        return None
+    uri = opt_str(_obj(embed.get("external")).get("uri"))
+    return uri if uri is not None and uri.startswith(("https://", "http://")) else None
 
 
 def _author_from(view: dict[str, Any]) -> FetchedAuthor | None:

@@ -192,10 +192,15 @@ def _mention_from(hit: object) -> FetchedMention | None:
     tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
     is_comment = "comment" in tags or ("story" not in tags and "comment_text" in hit)
     if is_comment:
-        title = opt_str(hit.get("story_title"))
+        # A comment has no title of its own; its story's title names the conversation, and
+        # the story's link is the page the discussion is about.
+        title = None
+        conversation_title = opt_str(hit.get("story_title"))
+        link_url = opt_str(hit.get("story_url"))
         text = html_to_text(opt_str(hit.get("comment_text")) or "")
     else:
-        title = opt_str(hit.get("title"))
+        title = conversation_title = opt_str(hit.get("title"))
+        link_url = opt_str(hit.get("url"))
         text = html_to_text(opt_str(hit.get("story_text")) or "")
         if not text:
             # A link story's only words are its title and its URL; Algolia matches the URL
@@ -219,6 +224,8 @@ def _mention_from(hit: object) -> FetchedMention | None:
         parent_id=str(parent_id) if parent_id is not None else None,
         conversation_id=str(story_id) if story_id is not None else None,
         title=title,
+        conversation_title=conversation_title,
+        link_url=link_url,
     )
 
 

@@ -381,12 +381,12 @@ def _mention_from(child: object) -> FetchedMention | None:
     url = WEB_URL + permalink if permalink and permalink.startswith("/") else None
     if url is None:
         url = f"{WEB_URL}/comments/{quote(fullname.removeprefix('t3_'), safe='')}/"
+    link = opt_str(data.get("url"))
+    link = link if link and link.startswith(("https://", "http://")) and link != url else None
     if selftext is not None:
         text = clean_text(selftext)
     else:
         # A link post's only words are its title and its target, which search also matches.
-        link = opt_str(data.get("url"))
-        link = link if link and link.startswith(("https://", "http://")) and link != url else None
         text = clean_text("\n".join(p for p in (title, link) if p))
 
     handle = opt_str(data.get("author")) or ""
@@ -404,6 +404,8 @@ def _mention_from(child: object) -> FetchedMention | None:
         replies=opt_int(data.get("num_comments")),
         conversation_id=fullname,  # a submission is its own thread
         title=clean_text(title) if title else None,
+        # A link post is about its target; a self post's `url` is the post itself.
+        link_url=link if data.get("is_self") is False else None,
     )
 
 

@@ -339,6 +339,7 @@ def _mention(
         ),
         lang=lang or info.lang,
         title=title or None,
+        link_url=url,  # the article itself, unwrapped from a Google Alerts redirect
     )
 
 

@@ -547,6 +547,30 @@ class FakeSlack:
             "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
         }
 
+    def _api_conversations_replies(self, args: JSONDict) -> JSONDict:
+        """A thread's parent then its replies, oldest first, paged by an offset cursor."""
+        channel, ts = args.get("channel"), args.get("ts")
+        if not channel:
+            raise _error("channel_not_found")
+        parent = self._find_message(channel, ts) if ts else None
+        if parent is None:
+            raise _error("thread_not_found")
+        limit = min(int(args.get("limit") or 100), 999)
+        offset = int(args.get("cursor") or 0)
+        with_metadata = args.get("include_all_metadata") in (True, "true", "1", 1)
+        found = [parent, *self._threads.get((channel, str(ts)), [])]
+        page = [copy.deepcopy(m) for m in found[offset : offset + limit]]
+        if not with_metadata:
+            for m in page:
+                m.pop("metadata", None)
+        more = offset + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
+
     def _api_chat_update(self, args: JSONDict) -> JSONDict:
         channel, ts = args.get("channel"), args.get("ts")
         if not channel:

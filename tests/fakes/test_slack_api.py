@@ -215,6 +215,37 @@ def test_thread_reply_shows_up_in_thread(fake: FakeSlack, client: WebClient) -> 
     assert f"thread_ts={parent}" in link
 
 
+def test_conversations_replies_reads_a_thread_parent_first_in_pages(
+    client: WebClient,
+) -> None:
+    parent = client.chat_postMessage(channel=CHANNEL, text="card")["ts"]
+    for i in range(3):
+        client.chat_postMessage(
+            channel=CHANNEL,
+            text=f"reply {i}",
+            thread_ts=parent,
+            metadata={"event_type": "t", "event_payload": {"i": i}},
+        )
+
+    first = client.conversations_replies(channel=CHANNEL, ts=parent, limit=2)
+    rest = client.conversations_replies(
+        channel=CHANNEL,
+        ts=parent,
+        limit=2,
+        cursor=first["response_metadata"]["next_cursor"],
+        include_all_metadata=True,
+    )
+
+    assert [m["text"] for m in first["messages"]] == ["card", "reply 0"]
+    assert first["has_more"] and "metadata" not in first["messages"][1]
+    assert [m["text"] for m in rest["messages"]] == ["reply 1", "reply 2"]
+    assert rest["messages"][1]["metadata"]["event_payload"] == {"i": 2}
+    assert not rest["has_more"]
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_replies(channel=CHANNEL, ts="1.000000")
+    assert error_of(excinfo) == "thread_not_found"
+
+
 def test_post_message_requires_channel(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as excinfo:
         client.chat_postMessage(channel="", text="hi")

@@ -21,14 +21,19 @@ from bot.services.cards import (
     count_open_cards,
     due_snoozed_cards,
     events_for,
+    load_card,
     resolve_with_note,
     snooze_card,
+    stale_cards,
+    sync_card,
     wake_card,
     wake_due_cards,
 )
+from bot.services.chat import CardView
+from bot.services.threads import note_reply
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
-from bot.store.models import CardState
+from bot.store.models import CardState, EventKind
 from tests.factories import CHANNEL, NOW, get_card, make_posted_card
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 
@@ -278,3 +283,50 @@ def test_an_empty_or_overlong_note_is_refused_and_the_card_stays_open(
         resolve_with_note(cid, "UALICE", note, session=session, now=NOW)
 
     assert get_card(engine, cid).state == CardState.POSTED
+
+
+class RecordingChat:
+    """A chat backend that shows whatever it is sent last."""
+
+    def __init__(self) -> None:
+        self.shown: list[int] = []  # the versions Slack was sent, in the order they landed
+
+    def update_card(self, view: CardView) -> None:
+        self.shown.append(view.card.version)
+
+    def post_card(
+        self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str:
+        raise AssertionError("not posting here")
+
+    def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
+        return None
+
+    def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
+        """Notes don't matter here."""
+
+
+def test_an_update_that_lands_after_a_newer_one_leaves_the_card_due_again(
+    engine: Engine,
+) -> None:
+    cid = make_posted_card(engine)
+    act(engine, cid, "claim", "UALICE")
+    with session_scope(engine) as session:
+        claimed = load_card(cid, session=session)  # a click's view, slow to reach Slack
+    with session_scope(engine) as session:
+        note_reply(CHANNEL, "1.0001", session=session)  # meanwhile a reply lands in the thread
+    with session_scope(engine) as session:
+        newer = load_card(cid, session=session)
+    chat = RecordingChat()
+
+    sync_card(chat, newer, engine=engine)
+    sync_card(chat, claimed, engine=engine)  # ...and the older view lands last
+
+    assert chat.shown == [newer.card.version, claimed.card.version]
+    with session_scope(engine) as session:
+        assert stale_cards(session=session, limit=10) == [cid]  # so the newest is sent again
+        again = load_card(cid, session=session)
+    sync_card(chat, again, engine=engine)
+    with session_scope(engine) as session:
+        assert stale_cards(session=session, limit=10) == []
+    assert chat.shown[-1] == newer.card.version

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.services.authors import (
     AUTHOR_METRICS_TTL,
@@ -19,7 +19,8 @@ from bot.services.authors import (
     upsert_author,
 )
 from bot.services.cards import events_for
-from bot.services.pipeline import ingest_mentions
+from bot.services.pipeline import ingest_mentions, posting_reason
+from bot.services.query import parse_query
 from bot.sources.base import FetchedAuthor, FetchedMention
 from bot.store.db import session_scope
 from bot.store.models import Author, Card, CardState, Mention, Watch
@@ -204,3 +205,91 @@ def test_a_new_lookup_refreshes_the_numbers_and_restarts_the_day(sqlite_engine: 
     assert (refreshed.karma, refreshed.metrics_fetched_at) == (90_000, later)
     assert not author_needs_metrics(refreshed, now=later + timedelta(hours=1))
     assert count(sqlite_engine, Author) == 1
+
+
+# --- one card per watch's channel --------------------------------------------------------
+
+
+def cards_of(engine: Engine) -> list[Card]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Card).order_by(col(Card.id))))
+
+
+def test_a_mention_two_watches_match_gets_a_card_in_each_channel_saying_why(
+    engine: Engine,
+) -> None:
+    support = make_watch(engine, query="acme", channel_id="C0SUPPORT")
+    incidents = make_watch(engine, query="acme outage OR globex", channel_id="C0INCIDENTS")
+    post = make_fetched(text="The Acme outage is in its second hour")
+
+    first = ingest(engine, support, [post])
+    second = ingest(engine, incidents, [post])
+
+    assert len(first) == len(second) == 1
+    assert count(engine, Mention) == 1  # stored once, shown in both channels
+    by_channel = {c.channel_id: c for c in cards_of(engine)}
+    assert by_channel["C0SUPPORT"].watch_id == support.id
+    assert by_channel["C0SUPPORT"].reason == f"Matched watch #{support.id} `acme` on “acme”"
+    assert by_channel["C0INCIDENTS"].watch_id == incidents.id
+    assert by_channel["C0INCIDENTS"].reason == (
+        f"Matched watch #{incidents.id} `acme outage OR globex` on “acme” “outage”"
+    )
+
+
+def test_the_same_watch_fetching_a_mention_again_queues_nothing(engine: Engine) -> None:
+    watch = make_watch(engine, query="acme")
+    ingest(engine, watch, [make_fetched()])
+
+    assert ingest(engine, watch, [make_fetched()]) == []
+    assert count(engine, Card) == 1
+
+
+def test_a_second_watch_on_the_same_channel_adds_no_second_card(engine: Engine) -> None:
+    first = make_watch(engine, query="acme", channel_id="C0SUPPORT")
+    second = make_watch(engine, query="refund", channel_id="C0SUPPORT")
+    ingest(engine, first, [make_fetched()])
+
+    assert ingest(engine, second, [make_fetched()]) == []
+    (card,) = cards_of(engine)
+    assert card.watch_id == first.id
+
+
+def test_a_card_another_worker_queued_in_the_channel_first_is_not_queued_twice(
+    engine: Engine,
+) -> None:
+    support = make_watch(engine, channel_id="C0SUPPORT")
+    incidents = make_watch(engine, channel_id="C0INCIDENTS")
+    ingest(engine, support, [make_fetched()])
+    with session_scope(engine) as session:
+        (mention_id,) = session.exec(select(Mention.id)).all()
+        # Another worker queues it in C0INCIDENTS after this one looked for cards there.
+        session.add(Card(mention_id=mention_id or 0, channel_id="C0INCIDENTS", queued_at=NOW))
+
+    assert ingest(engine, incidents, [make_fetched()]) == []
+    assert count(engine, Card) == 2
+
+
+def test_a_reason_fits_its_column_whatever_the_query() -> None:
+    watch = Watch(id=3, query=" ".join(["acme"] * 30), channel_id="C0", created_at=NOW)
+    terms = parse_query('"' + "x" * 480 + '" acme').alternatives[0]
+
+    reason = posting_reason(watch, terms)
+
+    assert len(reason) <= 500 and reason.endswith("…")
+    assert posting_reason(watch, None).startswith("From watch #3 `acme acme")
+
+
+def test_a_reply_keeps_its_conversations_title_and_its_page_normalised(engine: Engine) -> None:
+    watch = make_watch(engine)
+    reply = make_fetched(
+        conversation_id="46618752",
+        conversation_title="Acme raises $40M\u202e",
+        link_url="HTTPS://www.Acme.dev/blog/series-b?utm_source=hn#top",
+    )
+
+    ingest(engine, watch, [reply])
+
+    with session_scope(engine) as session:
+        (mention,) = session.exec(select(Mention)).all()
+    assert mention.conversation_title == "Acme raises $40M"
+    assert mention.link_url == "https://www.acme.dev/blog/series-b"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -13,6 +16,7 @@ from bot.services.cards import load_card
 from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
 from bot.services.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
+from bot.services.threads import Placement, place_card
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
 from bot.store.models import CardState
@@ -36,6 +40,8 @@ def poster_for(
     base_url: str,
     sleeps: list[float],
     clock: Clock | None = None,
+    *,
+    kind: type[Poster] = Poster,
     **settings: object,
 ) -> Poster:
     client = WebClient(token=TEST_TOKEN, base_url=base_url, timeout=5)
@@ -47,7 +53,7 @@ def poster_for(
         clock=clock or Clock(NOW),
         sleep=sleeps.append,
     )
-    return Poster(deps)
+    return kind(deps)
 
 
 def unused_port() -> int:
@@ -186,3 +192,171 @@ def test_when_history_cannot_be_read_the_card_is_posted_again_rather_than_lost(
 
         assert survivor.post_pending().posted == [cid]
         assert len(fake.messages(CHANNEL)) == 1
+
+
+# --- conversations -------------------------------------------------------------------------
+
+
+def queue_conversation(engine: Engine, replies: int, *, urgent: str | None = None) -> list[int]:
+    """Queue a story and its comments (one of them `urgent` if given); return their card ids."""
+    watch = make_watch(engine, channel_id=CHANNEL)
+    story = make_fetched(
+        external_id="500",
+        conversation_id="500",
+        title="Show HN: Acme Cloud 2.0",
+        text="Acme Cloud 2.0 is out",
+        created_at=NOW - timedelta(hours=1),
+    )
+    comments = [
+        make_fetched(
+            external_id=str(501 + i),
+            conversation_id="500",
+            parent_id="500",
+            conversation_title="Show HN: Acme Cloud 2.0",
+            text=urgent if urgent and i == replies - 1 else f"Acme looks neat, take {i}",
+            created_at=NOW - timedelta(minutes=50 - i),
+        )
+        for i in range(replies)
+    ]
+    with session_scope(engine) as session:
+        queued = ingest_mentions(
+            [story, *comments], watch=watch, authors={}, session=session, now=NOW
+        )
+    return [c.id for c in queued if c.id is not None]
+
+
+def top_level(fake: FakeSlack) -> list[dict[str, Any]]:
+    """Messages that start a thread of their own (broadcast replies are copies, not tops)."""
+    return [m for m in fake.messages(CHANNEL) if m.get("thread_ts") in (None, m["ts"])]
+
+
+class ReversedPoster(Poster):
+    """A worker that happens to see the outbox in the opposite order."""
+
+    def pending(self, limit: int) -> list[tuple[int, str]]:
+        return list(reversed(super().pending(limit)))
+
+
+def test_replies_wait_for_their_top_card_without_spending_an_attempt(
+    sqlite_engine: Engine,
+) -> None:
+    story, *replies = queue_conversation(sqlite_engine, 2)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=200, error="fatal_error")
+        poster = poster_for(sqlite_engine, fake.base_url, [])
+
+        first = poster.post_pending()
+
+        assert first.failed == {story: "fatal_error"}
+        assert sorted(first.waiting) == sorted(replies)
+        assert [get_card(sqlite_engine, r).post_attempts for r in replies] == [0, 0]
+
+        second = poster.post_pending()
+
+        assert second.posted == [story, *replies]
+        (top,) = top_level(fake)
+        assert len(fake.thread(CHANNEL, top["ts"])) == 2
+
+
+def test_an_urgent_reply_posted_first_leads_and_its_story_joins_its_thread(
+    sqlite_engine: Engine,
+) -> None:
+    story, _calm, urgent = queue_conversation(
+        sqlite_engine, 2, urgent="Acme charged me twice and I need a refund"
+    )
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        report = poster_for(sqlite_engine, fake.base_url, []).post_pending()
+
+        assert report.posted[0] == urgent  # priority first
+        (top,) = top_level(fake)
+        assert "refund" in json.dumps(top["blocks"])
+        assert "Show HN: Acme Cloud 2.0" in json.dumps(top["blocks"])  # titled by its story
+        assert len(fake.thread(CHANNEL, top["ts"])) == 2  # the story and the other comment
+        assert report.updated == [urgent]  # re-sent once, with its replies counted
+        assert "💬 2 replies" in json.dumps(top["blocks"], ensure_ascii=False)
+    assert get_card(sqlite_engine, story).thread_ts == top["ts"]
+
+
+def test_two_workers_posting_one_conversation_give_it_one_top_card(engine: Engine) -> None:
+    cards = queue_conversation(engine, 7)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        posters = [
+            poster_for(engine, fake.base_url, []),
+            poster_for(engine, fake.base_url, [], kind=ReversedPoster),
+        ]
+        barrier = threading.Barrier(2)
+
+        def drain(poster: Poster) -> list[int]:
+            barrier.wait()
+            return poster.post_pending().posted
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            posted = [card for result in pool.map(drain, posters) for card in result]
+        posted += posters[0].post_pending().posted  # replies that waited for their top card
+
+        assert sorted(posted) == sorted(cards)  # each once
+        (top,) = top_level(fake)
+        assert len(fake.thread(CHANNEL, top["ts"])) == len(cards) - 1
+        assert f"💬 {len(cards) - 1} replies" in json.dumps(top["blocks"], ensure_ascii=False)
+
+
+def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_thread(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (story,) = queue_conversation(sqlite_engine, 0)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed.post_pending().posted == [story]
+        (top,) = top_level(fake)
+        comment = make_fetched(external_id="501", conversation_id="500", parent_id="500")
+        with session_scope(sqlite_engine) as session:  # a comment of that story arrives
+            (card,) = ingest_mentions(
+                [comment], watch=make_watch(sqlite_engine), authors={}, session=session, now=NOW
+            )
+        reply = card.id or 0
+        with session_scope(sqlite_engine) as session:
+            placement = place_card(reply, session=session, now=clock.now, max_attempts=5)
+            assert placement == Placement(thread_ts=top["ts"])
+        assert crashed._take(reply, now=clock.now)
+        with session_scope(sqlite_engine) as session:
+            view = load_card(reply, session=session)
+        posted_ts = crashed.deps.chat.post_card(view, thread_ts=top["ts"])
+        # ...and the database never heard about it.
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert survivor.post_pending().posted == [reply]
+
+        assert len(fake.thread(CHANNEL, top["ts"])) == 1
+        assert fake.calls_to("conversations.replies")  # looked for it in the thread
+    row = get_card(sqlite_engine, reply)
+    assert (row.state, row.message_ts, row.thread_ts) == (CardState.POSTED, posted_ts, top["ts"])
+
+
+def test_a_reply_ahead_of_its_top_card_in_the_queue_follows_it_in_the_same_pass(
+    sqlite_engine: Engine,
+) -> None:
+    (story,) = queue_conversation(sqlite_engine, 0)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=200, error="fatal_error")
+        poster = poster_for(sqlite_engine, fake.base_url, [])
+        assert poster.post_pending().failed == {story: "fatal_error"}  # it leads all the same
+        urgent = make_fetched(
+            external_id="501",
+            conversation_id="500",
+            parent_id="500",
+            text="Acme charged me twice and I need a refund",
+        )
+        with session_scope(sqlite_engine) as session:
+            (card,) = ingest_mentions(
+                [urgent], watch=make_watch(sqlite_engine), authors={}, session=session, now=NOW
+            )
+
+        report = poster.post_pending()  # the urgent reply comes first, and waits
+
+        assert report.posted == [story, card.id]
+        assert report.waiting == []
+        (top,) = top_level(fake)
+        (reply,) = fake.thread(CHANNEL, top["ts"])
+        assert "refund" in json.dumps(reply["blocks"])
+        assert len(fake.messages(CHANNEL)) == 2  # the urgent reply is broadcast too

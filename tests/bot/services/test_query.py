@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.query import QueryError, parse_query
+from bot.services.query import QueryError, Term, matched_terms, parse_query
 from bot.sources import REGISTRY
+from tests.factories import make_fetched
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,45 @@ def test_language_filter_keeps_posts_of_unknown_language() -> None:
     assert query.matches("acme", lang="en-US")
     assert not query.matches("acme", lang="de")
     assert query.matches("acme", lang=None)
+
+
+def labels(terms: tuple[Term, ...] | None) -> list[str] | None:
+    return None if terms is None else [t.label for t in terms]
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        ("acme outage", "Acme has an outage", ["acme", "outage"]),
+        ("globex OR acme outage", "the acme outage again", ["acme", "outage"]),
+        ("acme OR globex", "globex and acme both", ["acme"]),  # the first alternative that fits
+        ('"acme cloud" OR #acme', "loving #acme", ["#acme"]),
+        ('"acme   cloud"', "Acme Cloud is down", ["acme cloud"]),
+        ("@acme", "hey @acme, help", ["@acme"]),
+        ("acme -jobs", "acme jobs page", None),
+        ("acme outage", "acme is fine", None),
+        ("acme lang:en", "acme", ["acme"]),
+    ],
+)
+def test_why_names_the_terms_of_the_alternative_a_post_answers(
+    query: str, text: str, expected: list[str] | None
+) -> None:
+    assert labels(parse_query(query).why(text)) == expected
+
+
+def test_why_agrees_with_matches_on_language_and_authors() -> None:
+    query = parse_query("@acme lang:en")
+
+    assert query.why("new release", author="acme", lang="de") is None
+    assert labels(query.why("new release", author="acme", lang="en")) == ["@acme"]
+
+
+def test_a_reply_answers_through_its_conversations_title() -> None:
+    query = parse_query("acme outage")
+    reply = make_fetched(text="Same here since 9am", conversation_title="Acme outage, day two")
+
+    assert labels(matched_terms(query, reply)) == ["acme", "outage"]
+    assert matched_terms(query, make_fetched(text="Same here since 9am")) is None
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
+from bot.services.chat import ThreadActivity
 from bot.slack import ids
 from bot.slack.cards import (
     Message,
@@ -450,6 +451,79 @@ def test_fallback_text_is_escaped_one_line_and_short() -> None:
     assert_outside_text_is_inert(card, link_targets={POST_URL, AUTHOR_URL})
 
 
+# --- the conversation ----------------------------------------------------------------------
+
+
+def test_a_reply_leading_its_conversation_is_titled_by_it() -> None:
+    reply = make_mention(title=None, conversation_title="Show HN: Acme Cloud 2.0")
+
+    card = make_card(mention=reply, card_row=make_card_row(message_ts="1.1", thread_ts="1.1"))
+
+    assert block(card, "title")["text"]["text"] == "Show HN: Acme Cloud 2.0"
+    assert "Show HN: Acme Cloud 2.0" in card.text
+
+
+def test_a_reply_in_a_thread_does_not_repeat_the_conversations_title() -> None:
+    reply = make_mention(title=None, conversation_title="Show HN: Acme Cloud 2.0")
+    queued_reply = make_card_row(state=CardState.QUEUED, thread_ts="1.1")
+
+    for row in (queued_reply, make_card_row(message_ts="1.2", thread_ts="1.1")):
+        card = make_card(mention=reply, card_row=row)
+        assert not [b for b in blocks_of(card) if b["type"] == "header"]
+
+
+def test_a_post_in_a_thread_keeps_its_own_title() -> None:
+    entry = make_mention(network="rss", title="Acme Cloud 2.0 reviewed")
+
+    card = make_card(mention=entry, card_row=make_card_row(message_ts="1.2", thread_ts="1.1"))
+
+    assert block(card, "title")["text"]["text"] == "Acme Cloud 2.0 reviewed"
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_the_card_says_which_watch_and_terms_matched_escaped(hostile: str) -> None:
+    reason = f'Matched watch #3 `acme "{hostile}"` on “acme” “{hostile}”'
+
+    card = make_card(card_row=make_card_row(reason=reason))
+
+    escaped = hostile.replace("<", "&lt;").replace(">", "&gt;")
+    assert (
+        block_text(card, "why") == f'🔎 Matched watch #3 `acme "{escaped}"` on “acme” “{escaped}”'
+    )
+    assert_outside_text_is_inert(card, link_targets={POST_URL, AUTHOR_URL})
+
+
+def test_a_card_without_a_reason_has_no_reason_line() -> None:
+    card = make_card(card_row=make_card_row(reason=None))
+
+    assert not [b for b in blocks_of(card) if b["block_id"].endswith("-why")]
+
+
+def test_a_top_card_counts_its_thread_and_names_the_other_networks() -> None:
+    latest = NOW - timedelta(minutes=5)
+    thread = ThreadActivity(replies=4, latest_at=latest, also_on=("rss", "reddit"))
+
+    card = build_mention_card(make_mention(), make_author(), make_card_row(), thread=thread)
+
+    assert block_text(card, "thread") == (
+        f"💬 4 replies · latest <!date^{int(latest.timestamp())}^{{date_short_pretty}} at "
+        "{time}|2026-05-01T11:55:00Z> · also on Reddit, RSS"
+    )
+    assert "💬 4 replies · latest 2026-05-01T11:55:00Z · also on Reddit, RSS" in (
+        render_card_text(card).splitlines()
+    )
+
+
+def test_one_reply_is_one_reply_and_none_says_nothing() -> None:
+    one = build_mention_card(
+        make_mention(), None, make_card_row(), thread=ThreadActivity(replies=1, latest_at=NOW)
+    )
+    none = build_mention_card(make_mention(), None, make_card_row(), thread=ThreadActivity())
+
+    assert block_text(one, "thread").startswith("💬 1 reply · latest <!date^")
+    assert not [b for b in blocks_of(none) if b["block_id"].endswith("-thread")]
+
+
 # --- states and buttons --------------------------------------------------------------------
 
 
@@ -784,6 +858,10 @@ USER_IDS = st.one_of(st.sampled_from([CLAIMER, CLOSER, "W0ENTERPRISE"]), st.none
     claimed_by=USER_IDS,
     closed_by=USER_IDS,
     closing_note=st.one_of(st.none(), OUTSIDE_TEXT),
+    reason=st.one_of(st.none(), OUTSIDE_TEXT),
+    conversation_title=st.one_of(st.none(), OUTSIDE_TEXT),
+    replies=st.integers(0, 10_000),
+    also_on=st.lists(st.one_of(st.sampled_from(sorted(NETWORK_NAMES)), OUTSIDE_TEXT), max_size=12),
 )
 def test_any_input_fits_block_kit_limits_and_stays_inert(
     title: str | None,
@@ -802,8 +880,13 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
     claimed_by: str | None,
     closed_by: str | None,
     closing_note: str | None,
+    reason: str | None,
+    conversation_title: str | None,
+    replies: int,
+    also_on: list[str],
 ) -> None:
     mention = make_mention(
+        conversation_title=conversation_title,
         title=title,
         text=text,
         url=post_url,
@@ -825,9 +908,11 @@ def test_any_input_fits_block_kit_limits_and_stays_inert(
         closed_at=NOW,
         closing_note=closing_note,
         snoozed_until=NOW + timedelta(hours=1),
+        reason=reason,
     )
+    thread = ThreadActivity(replies=replies, latest_at=NOW, also_on=tuple(also_on))
 
-    card = build_mention_card(mention, author, card_row)
+    card = build_mention_card(mention, author, card_row, thread=thread)
 
     assert_within_limits(card)
     users = {u for u in (claimed_by, closed_by) if u and SLACK_USER.fullmatch(u)}

@@ -118,6 +118,21 @@ def test_find_card_finds_a_card_by_its_tag_beyond_the_first_page_of_history(
     assert len(fake.calls_to("conversations.history")) == 4
 
 
+def test_find_card_finds_a_card_posted_in_a_thread(fake: FakeSlack, client: WebClient) -> None:
+    chat = SlackChat(client)
+    top = chat.post_card(card_view(7))
+    reply = chat.post_card(card_view(8), thread_ts=top)
+
+    assert chat.find_card(CHANNEL, 8) is None  # not in the channel itself...
+    assert chat.find_card(CHANNEL, 8, thread_ts=top) == reply  # ...but in its thread
+    assert chat.find_card(CHANNEL, 9, thread_ts=top) is None
+    assert fake.calls_to("conversations.replies")[0].args["include_all_metadata"] in (
+        True,
+        "1",
+        "true",
+    )
+
+
 def test_find_card_recognises_a_card_tagged_before_the_rename(client: WebClient) -> None:
     old = client.chat_postMessage(
         channel=CHANNEL,

@@ -289,6 +289,33 @@ def test_parse_mentions_of_an_image_post_without_indexed_at_uses_its_created_at(
     assert (ghost.likes, ghost.reposts, ghost.replies) == (3, 1, 0)
 
 
+def embedding(embed: object) -> FetchedMention:
+    post = {
+        "uri": "at://did:plc:abc/app.bsky.feed.post/3mbz",
+        "record": {"text": "acme", "createdAt": "2026-01-15T10:00:00Z", "embed": embed},
+    }
+    (mention,) = parse_mentions(json.dumps({"posts": [post]}).encode())
+    return mention
+
+
+def test_parse_mentions_reads_the_page_a_link_card_points_to() -> None:
+    card = {
+        "$type": "app.bsky.embed.external",
+        "external": {"uri": "https://www.acme.dev/blog/series-b", "title": "", "description": ""},
+    }
+    quote_with_card = {
+        "$type": "app.bsky.embed.recordWithMedia",
+        "record": {"$type": "app.bsky.embed.record", "record": {"uri": ALICE_URI}},
+        "media": card,
+    }
+
+    assert embedding(card).link_url == "https://www.acme.dev/blog/series-b"
+    assert embedding(quote_with_card).link_url == "https://www.acme.dev/blog/series-b"
+    assert embedding({"$type": "app.bsky.embed.images", "images": []}).link_url is None
+    assert embedding({**card, "external": {"uri": "javascript:alert(1)"}}).link_url is None
+    assert embedding(None).link_url is None
+
+
 @pytest.mark.parametrize(
     "uri",
     [

@@ -84,7 +84,9 @@ def test_parse_mentions_maps_a_comment_with_its_story_title_as_context() -> None
 
     assert comment.network == "hackernews"
     assert comment.url == "https://news.ycombinator.com/item?id=46621907"
-    assert comment.title == "Acme raises $40M to build open-source observability"
+    assert comment.title is None  # a comment has no title of its own
+    assert comment.conversation_title == "Acme raises $40M to build open-source observability"
+    assert comment.link_url == "https://www.acme.dev/blog/series-b"  # what its story links to
     assert comment.author.handle == "fernwood"
     assert comment.author.url == "https://news.ycombinator.com/user?id=fernwood"
     assert comment.parent_id == "46618752"
@@ -131,6 +133,7 @@ def test_parse_mentions_maps_a_text_story_to_its_own_conversation() -> None:
     assert story.replies == 9
     assert story.parent_id is None
     assert story.conversation_id == "46620310"
+    assert story.link_url is None  # an Ask HN links nowhere
 
 
 def test_parse_mentions_uses_title_and_link_as_text_of_a_link_story() -> None:
@@ -142,6 +145,8 @@ def test_parse_mentions_uses_title_and_link_as_text_of_a_link_story() -> None:
     )
     assert story.likes == 212
     assert story.replies == 131
+    assert story.link_url == "https://www.acme.dev/blog/series-b"
+    assert story.conversation_title == story.title
 
 
 def test_parse_mentions_skips_a_hit_without_object_id_and_logs_it(

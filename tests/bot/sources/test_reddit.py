@@ -175,6 +175,14 @@ def test_parse_mentions_uses_title_and_target_as_text_of_a_link_post() -> None:
         "Acme raises $40M to build open-source observability\nhttps://www.acme.dev/blog/series-b"
     )
     assert post.likes == 212
+    assert post.link_url == "https://www.acme.dev/blog/series-b"
+
+
+def test_parse_mentions_gives_a_self_post_no_linked_page() -> None:
+    mentions = by_id(parse_mentions(fixture_bytes("search_page0.json")))
+
+    assert mentions[NEWEST].link_url is None
+    assert mentions["t3_1q4a2kd"].link_url is None  # removed text: still a self post
 
 
 def test_parse_mentions_keeps_a_deleted_author_without_a_profile_url() -> None:
@@ -195,6 +203,7 @@ def test_parse_mentions_ignores_the_relative_target_of_a_crosspost() -> None:
     post = by_id(parse_mentions(fixture_bytes("search_page0.json")))["t3_1q49x0c"]
 
     assert post.text == "Moved our whole lab off Acme Queue, writeup inside"
+    assert post.link_url is None
     assert post.reposts == 2
     assert post.url.startswith("https://www.reddit.com/r/homelab/comments/1q49x0c/")
 

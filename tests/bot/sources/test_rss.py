@@ -115,6 +115,7 @@ def test_google_alert_link_is_unwrapped_to_the_article() -> None:
     mentions = by_id(parse_mentions(fixture_bytes("google_alerts.xml"), now=NOW))
 
     assert mentions[OUTAGE].url == "https://www.example-news.com/tech/2026/01/15/acme-cloud-outage"
+    assert mentions[OUTAGE].link_url == mentions[OUTAGE].url  # the article, not Google's redirect
     # The real URL's own query was percent-encoded inside `url=`.
     assert mentions[CAFE].url == "https://blog.example.de/2026/01/cafe-mueller-acme?ref=alert"
     assert mentions[PLANT].url.startswith("http://www.smalltown-gazette.example.org/news/")
@@ -179,6 +180,7 @@ def test_rss_item_maps_guid_creator_date_and_channel_language() -> None:
     post = rss_blog()["https://widgetweekly.example/?p=4182"]
 
     assert post.url == "https://widgetweekly.example/2026/01/15/moved-to-acme/"
+    assert post.link_url == post.url
     assert post.title == "Why we moved our shop to Acme – and what broke"
     assert post.author.handle == "widgetweekly.example"
     assert post.author.display_name == "Priya Raman"
