@@ -56,7 +56,6 @@ class HttpGetter:
     retries: int = RETRIES
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    check_redirects: bool = True  # re-check each hop against private addresses
     allow_private: bool = False
 
     def get(
@@ -94,11 +93,10 @@ class HttpGetter:
             if _origin(page_or_next) != _origin(url) and headers:
                 headers = {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS}
             url, params = page_or_next, None
-            if self.check_redirects:
-                try:
-                    check_url(url, allow_private=self.allow_private)
-                except UnsafeURL as exc:
-                    raise SourceError(f"{self.network}: refused redirect to {url}: {exc}") from exc
+            try:  # every hop is re-checked against private addresses
+                check_url(url, allow_private=self.allow_private)
+            except UnsafeURL as exc:
+                raise SourceError(f"{self.network}: refused redirect to {url}: {exc}") from exc
         raise SourceError(f"{self.network}: more than {MAX_REDIRECTS} redirects from {url}")
 
     def _get_once(
