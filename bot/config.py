@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     backfill_hours: float = Field(default=24.0, gt=0, alias="OVERHEARD_BACKFILL_HOURS")
     post_interval_s: float = Field(default=1.0, ge=0, alias="OVERHEARD_POST_INTERVAL_S")
     log_level: str = Field(default="INFO", alias="OVERHEARD_LOG_LEVEL")
+    # Slack user ids who may change overheard besides the workspace's admins and owners.
+    admin_user_ids: str = Field(default="", alias="OVERHEARD_ADMINS")
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +63,11 @@ class Settings(BaseSettings):
     def _slash_terminated(cls, url: str) -> str:
         """slack_sdk joins method names onto the base URL, so it must end with a slash."""
         return url if url.endswith("/") else url + "/"
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The configured admins' Slack user ids (`OVERHEARD_ADMINS`, comma or space separated)."""
+        return frozenset(part for part in self.admin_user_ids.replace(",", " ").split() if part)
 
     @property
     def slack_configured(self) -> bool:

@@ -1,4 +1,4 @@
-"""Build the Bolt app: one middleware puts `deps` in the context, each surface registers itself."""
+"""Build the Bolt app: middleware puts `deps` and `admins` in the context; surfaces register."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.deps import Deps
+from bot.slack.admins import AdminCheck
 from handlers import actions, commands, events, views
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ def build_app(deps: Deps, client: WebClient) -> App:
         logger=logging.getLogger("slack_bolt"),
     )
 
+    admins = AdminCheck(client, deps.settings.admins)
+
     def inject_deps(context: BoltContext, next: Callable[[], None]) -> None:
         context["deps"] = deps
+        context["admins"] = admins
         next()
 
     app.use(inject_deps)

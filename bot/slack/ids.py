@@ -28,3 +28,24 @@ SENTIMENT_INPUT = "sentiment_input"
 
 SCORE_COMMAND = "/score"
 ADMIN_COMMAND = "/overheard"
+
+# /overheard administration: the watch modal (add and edit) and its inputs.
+WATCH_VIEW = "overheard_watch_view"
+WATCH_QUERY_BLOCK = "watch_query"
+WATCH_QUERY_INPUT = "watch_query_input"
+WATCH_SOURCES_BLOCK = "watch_sources"
+WATCH_SOURCES_INPUT = "watch_sources_input"
+WATCH_CHANNEL_BLOCK = "watch_channel"
+WATCH_CHANNEL_INPUT = "watch_channel_input"
+WATCH_INTERVAL_BLOCK = "watch_interval"
+WATCH_INTERVAL_INPUT = "watch_interval_input"
+
+# The App Home's buttons.
+HOME_ADD_WATCH = "overheard_home_add_watch"
+HOME_EDIT_WATCH = "overheard_home_edit_watch"
+HOME_PAUSE_WATCH = "overheard_home_pause_watch"
+HOME_RESUME_WATCH = "overheard_home_resume_watch"
+HOME_PAGE = "overheard_home_page"
+
+# /score's private card: share it in the channel.
+SHARE_SCORE = "overheard_share_score"

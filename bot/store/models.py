@@ -47,6 +47,8 @@ class EventKind(enum.StrEnum):
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
     REOPENED = "reopened"
+    REMINDED = "reminded"  # past its response target and still unclaimed: noted in its thread
+    ESCALATED = "escalated"  # past twice its target: the escalation contact was told
     SNOOZED = "snoozed"
     WOKE = "woke"  # a snoozed card came back to the queue
     MUTED = "muted"  # a mention by a muted author: stored and logged, never posted
@@ -195,6 +197,9 @@ class Card(SQLModel, table=True):
     # Bumped by every state change; Slack shows `synced_version` until the card is re-sent.
     version: int = Field(default=0)
     synced_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Response targets: set once when the card's reminder or escalation is sent, never again.
+    reminded_at: datetime | None = _ts()
+    escalated_at: datetime | None = _ts()
 
 
 class ThreadKey(SQLModel, table=True):
@@ -245,3 +250,70 @@ class Event(SQLModel, table=True):
     actor: str = Field(max_length=32)
     at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Route(SQLModel, table=True):
+    """A rule sending some of a watch's mentions to another channel than the watch's own.
+
+    A rule matches when every condition it sets holds; a mention goes to the first matching
+    rule's channel (by `position`), or to the watch's channel when none matches.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: int = Field(foreign_key="watch.id", ondelete="CASCADE", index=True)
+    channel_id: str = Field(max_length=32)
+    position: int = Field(default=0)
+    priority_at_most: int | None = None  # P1..P4: matches this priority or a more urgent one
+    sentiment: str | None = Field(default=None, max_length=16)  # negative, neutral, positive
+    reach_at_least: int | None = None  # 1..100
+    keyword: str | None = Field(default=None, max_length=200)  # a word or phrase in the text
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class ConfigEntry(SQLModel, table=True):
+    """A workspace setting changed from Slack (SLA targets, escalation contact): key → JSON."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class DigestSchedule(SQLModel, table=True):
+    """When a channel gets its digest: a local time in a time zone, daily or weekly."""
+
+    channel_id: str = Field(primary_key=True, max_length=32)
+    at_time: str = Field(max_length=5)  # HH:MM, local
+    timezone: str = Field(max_length=64)  # an IANA zone name
+    weekly: bool = Field(default=False)  # Mondays only
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class AdminNotice(SQLModel, table=True):
+    """A problem admins must act on (the bot not in a channel, a channel archived, ...).
+
+    One row per problem (`key`); repeats bump `count` and `last_at`. Admins are told once
+    by DM (`notified_at`) and see it on the Home tab until it is cleared.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=64)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message: str = Field(max_length=1000)
+    first_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    last_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    count: int = Field(default=1)
+    notified_at: datetime | None = _ts()
+    cleared_at: datetime | None = _ts()
+
+
+class HomeViewer(SQLModel, table=True):
+    """Someone who opened the App Home, and a fingerprint of the view last published to them."""
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    published_hash: str | None = Field(default=None, max_length=64)
+    published_at: datetime | None = _ts()
