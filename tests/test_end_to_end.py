@@ -6,7 +6,7 @@ import html
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
@@ -30,17 +29,15 @@ from bot.services.scheduler import run_once, wake_snoozed_cards
 from bot.services.watches import add_watch, list_watches
 from bot.slack import ids
 from bot.slack.chat import SlackChat
-from bot.slack.clients import listener_client, poster_client
-from bot.slack.web import build_wsgi, make_http_server
+from bot.slack.clients import poster_client
 from bot.sources import build_sources
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, Mention, SentimentFeedback
-from handlers.app import build_app
 from tests.conftest import Clock, make_settings
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+from tests.fakes.slack_app import SIGNING_SECRET, SlackApp, running_app, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hackernews"
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0SUPPORT"
 HN_URL = "http://hn.test"
 # Just after the newest hit in the recorded search (2026-01-15 11:50 UTC).
@@ -98,22 +95,8 @@ class Slack:
     algolia: Algolia
     sleeps: list[float]
 
-    def signed_post(
-        self,
-        body: str,
-        *,
-        content_type: str,
-        secret: str = SIGNING_SECRET,
-        timestamp: int | None = None,
-    ) -> httpx.Response:
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        headers = {
-            "content-type": content_type,
-            "x-slack-request-timestamp": ts,
-            "x-slack-signature": signature,
-        }
-        return httpx.post(self.url + "/slack/events", content=body, headers=headers, timeout=10)
+    def signed_post(self, body: str, **kw: Any) -> httpx.Response:
+        return SlackApp(self.url, self.fake).signed_post(body, **kw)
 
     def click(self, action_id: str, card_id: int, user: str, **kw: Any) -> httpx.Response:
         button = {
@@ -220,15 +203,6 @@ def cards(engine: Engine) -> list[Card]:
         return list(session.exec(select(Card).order_by(col(Card.id))))
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10) -> None:
-    """Listeners run after the ack; wait until their Slack calls have landed."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app's Slack calls")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def slack(engine: Engine) -> Iterator[Slack]:
     with FakeSlack(token=TEST_TOKEN) as fake:
@@ -250,11 +224,6 @@ def slack(engine: Engine) -> Iterator[Slack]:
             clock=Clock(NOW),
             sleep=sleeps.append,
         )
-        server = make_http_server(
-            build_wsgi(build_app(deps, listener_client(settings)), engine), "127.0.0.1", 0
-        )
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         with session_scope(engine) as session:
             add_watch(
                 "acme",
@@ -265,10 +234,9 @@ def slack(engine: Engine) -> Iterator[Slack]:
                 now=NOW,
             )
         try:
-            yield Slack(fake, f"http://127.0.0.1:{server.server_port}", deps, algolia, sleeps)
+            with running_app(deps, fake) as app:
+                yield Slack(fake, app.url, deps, algolia, sleeps)
         finally:
-            server.shutdown()
-            server.server_close()
             http.close()
 
 

@@ -245,6 +245,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        if url.path.startswith("/response/") and self.command == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            self.server.fake._respond(url.path, self.rfile.read(length) if length else b"")
+            self._send(200, {"ok": True}, {})
+            return
         if not url.path.startswith("/api/") or len(url.path) <= len("/api/"):
             self._send(404, {"ok": False, "error": "not_found"}, {})
             return
@@ -300,6 +305,8 @@ class FakeSlack:
         self.ephemerals: list[JSONDict] = []
         self.home_views: dict[str, JSONDict] = {}
         self.opened_views: list[JSONDict] = []  # modals opened with views.open, oldest first
+        # What apps sent to a `response_url` (see `response_url()`), oldest first, with its path.
+        self.responses: list[JSONDict] = []
         self._messages: dict[str, list[JSONDict]] = {}
         self._threads: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
@@ -349,6 +356,19 @@ class FakeSlack:
         return f"http://127.0.0.1:{self._server.server_port}/api/"
 
     # ----------------------------------------------------------------- test helpers
+
+    def response_url(self, name: str = "1") -> str:
+        """A `response_url` to put in a command or action payload: what is sent there lands
+        in `responses` (JSON bodies, with `_path` added)."""
+        return f"{self.base_url.removesuffix('/api/')}/response/{name}"
+
+    def _respond(self, path: str, body: bytes) -> None:
+        try:
+            payload = json.loads(body.decode("utf-8")) if body else {}
+        except ValueError:
+            payload = {"_raw": body.decode("utf-8", "replace")}
+        with self._lock:
+            self.responses.append({**payload, "_path": path})
 
     def calls_to(self, method: str) -> list[Call]:
         """Recorded calls to one API method, oldest first."""
