@@ -136,6 +136,17 @@ def remove_watch(watch_id: int, *, session: Session) -> Watch:
     return watch
 
 
+def set_watch_enabled(watch_id: int, enabled: bool, *, session: Session) -> Watch:
+    """Pause (False) or resume (True) a watch; a resumed watch is fetched on the next tick."""
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        raise WatchError(f"no watch with id {watch_id}")
+    watch.enabled = enabled
+    session.add(watch)
+    session.flush()
+    return watch
+
+
 def exclusion_for_word(raw: str) -> str | None:
     """The exclusion for a word or phrase someone typed (`-jobs`, `-"cheap hosting"`), or None.
 

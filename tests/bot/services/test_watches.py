@@ -19,11 +19,12 @@ from bot.services.watches import (
     exclusion_for_word,
     list_watches,
     remove_watch,
+    set_watch_enabled,
 )
 from bot.sources import NETWORKS
 from bot.store.db import session_scope
 from bot.store.models import Card, Mention, SourceCursor, Watch
-from tests.factories import NOW, make_fetched, make_posted_card
+from tests.factories import NOW, make_fetched, make_posted_card, make_watch
 
 CHANNEL = "C0123ABCD"
 
@@ -294,3 +295,17 @@ def test_an_exclusion_that_would_make_the_query_too_long_is_refused_and_nothing_
 
     (saved,) = watches(sqlite_engine)
     assert "-x0" not in saved.query
+
+
+def test_a_paused_watch_is_not_fetched_until_resumed(engine: Engine) -> None:
+    watch = make_watch(engine)
+    assert watch.id is not None
+    with session_scope(engine) as session:
+        set_watch_enabled(watch.id, False, session=session)
+    with session_scope(engine) as session:
+        assert list_watches(session=session, enabled_only=True) == []
+        set_watch_enabled(watch.id, True, session=session)
+    with session_scope(engine) as session:
+        assert [w.id for w in list_watches(session=session, enabled_only=True)] == [watch.id]
+        with pytest.raises(WatchError, match="no watch with id 999"):
+            set_watch_enabled(999, True, session=session)
