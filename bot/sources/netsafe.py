@@ -33,11 +33,38 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (::/96,
+# deprecated), IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96) and NAT64
+# (64:ff9b::/96 well-known, 64:ff9b:1::/48 local use). Reaching one reaches that IPv4 host.
+_EMBEDS_IPV4_LAST_32 = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, compatible, NAT64, 6to4, Teredo."""
+    found: list[ipaddress.IPv4Address] = []
+    if any(ip in net for net in _EMBEDS_IPV4_LAST_32):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48 → AA.BB.CC.DD
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:  # 2001:0::/32 → (server, client)
+        found.extend(ip.teredo)
+    return found
+
+
 def is_public_address(address: str) -> bool:
-    """True for a globally routable unicast address; IPv4-mapped IPv6 is judged as IPv4."""
+    """True for a globally routable unicast address.
+
+    An IPv6 address that embeds an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) is
+    public only if every IPv4 address in it is: `[64:ff9b::7f00:1]` is 127.0.0.1.
+    """
     ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner:
+            return all(v4.is_global and not v4.is_multicast for v4 in inner)
     return ip.is_global and not ip.is_multicast
 
 

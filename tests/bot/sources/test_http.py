@@ -143,14 +143,18 @@ def test_a_redirect_to_a_scheme_other_than_http_is_refused(
     assert seen == ["https://feeds.example.com/feed"]
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["http://169.254.169.254/latest/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/"],
+)
 def test_a_client_that_follows_redirects_itself_still_has_each_hop_checked(
-    getter: Callable[..., HttpGetter],
+    getter: Callable[..., HttpGetter], target: str
 ) -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/"})
+        return httpx.Response(302, headers={"Location": target})
 
     with pytest.raises(SourceError, match="refused redirect"):
         getter(handler, follow_redirects=True).get("https://93.184.215.14/feed")

@@ -64,6 +64,15 @@ def loopback_port() -> Iterator[int]:
         "http://100.64.0.1/",  # carrier-grade NAT
         "http://0.0.0.0/",
         "http://localhost/feed",
+        # IPv6 forms that lead to a private IPv4 host.
+        "http://[64:ff9b::7f00:1]/",  # NAT64 well-known prefix → 127.0.0.1
+        "http://[64:ff9b:1::a00:8]/",  # NAT64 local-use prefix → 10.0.0.8
+        "http://[2002:7f00:1::]/",  # 6to4 → 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 → 169.254.169.254
+        "http://[::127.0.0.1]/",  # IPv4-compatible
+        "http://[::ffff:0:10.0.0.1]/",  # IPv4-translated
+        "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
     ],
 )
 def test_private_loopback_and_metadata_addresses_are_refused(url: str) -> None:
@@ -84,6 +93,14 @@ def test_private_loopback_and_metadata_addresses_are_refused(url: str) -> None:
 def test_other_schemes_and_credentials_are_refused(url: str, reason: str) -> None:
     with pytest.raises(UnsafeURL, match=reason):
         check_url(url)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700:4700::1111"],
+)
+def test_ipv6_forms_of_a_public_ipv4_host_stay_public(address: str) -> None:
+    assert netsafe.is_public_address(address)
 
 
 def test_a_host_resolving_to_a_public_address_passes() -> None:
