@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 
-_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
-_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+from bot.text import redact
 
 
 class RedactTokens(logging.Filter):
-    """Replace Slack tokens and Authorization credentials with a redaction marker."""
+    """Mask secrets in a record's message and in its traceback, whatever formats it later."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _BEARER.sub(r"\1 [redacted]", _TOKEN.sub(r"\1-[redacted]", message))
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

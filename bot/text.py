@@ -61,3 +61,22 @@ def clean_text(text: str) -> str:
     text = strip_control(unicodedata.normalize("NFC", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# Every token shape Slack issues: bot, user, app-level, legacy, refresh (xoxe-1-…) and
+# rotating access tokens (xoxe.xoxp-1-…).
+_TOKEN = re.compile(r"\b(xox[a-z]|xapp)(?:\.xox[a-z])?-[A-Za-z0-9-]+")
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# Credentials networks take in a URL's query (Stack Exchange's `key`, OAuth's secrets).
+_QUERY_SECRET = re.compile(
+    r"([?&](?:key|api_key|apikey|access_token|refresh_token|client_secret|token|"
+    r"password|secret|sig|signature)=)[^&\s#'\"]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` with Slack tokens, Authorization credentials and URL secrets masked."""
+    text = _TOKEN.sub(r"\1-[redacted]", text)
+    text = _BEARER.sub(r"\1 [redacted]", text)
+    return _QUERY_SECRET.sub(r"\1[redacted]", text)

@@ -34,6 +34,7 @@ from bot.sources.base import (
 )
 from bot.store.db import session_scope
 from bot.store.models import SourceCursor, Watch
+from bot.text import redact
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def _record_failure(
         cursor.failures += 1
         cursor.lease_owner = cursor.lease_expires_at = None
         cursor.last_attempt_at = now
-        cursor.last_error = str(exc)[:ERROR_MAX_CHARS]
+        cursor.last_error = redact(str(exc))[:ERROR_MAX_CHARS]
         if isinstance(exc, RateLimited):
             wait = timedelta(seconds=exc.retry_after_s)
         else:

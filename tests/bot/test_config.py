@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from bot.config import Settings
-from bot.logs import RedactTokens
+from bot.logs import RedactTokens, configure_logging
+from bot.text import redact
 from tests.conftest import make_settings
 
 
@@ -78,3 +79,40 @@ def test_authorization_credentials_in_log_lines_are_redacted() -> None:
     RedactTokens().filter(record)
 
     assert record.getMessage() == "sent Authorization: Bearer [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("secret", "shown"),
+    [
+        ("xoxb-123-456-abcDEF", "xoxb-[redacted]"),
+        ("xoxp-1-2-3-abc", "xoxp-[redacted]"),
+        ("xoxe-1-My0xLTEyMzQ1", "xoxe-[redacted]"),  # a refresh token
+        ("xoxe.xoxp-1-Mi0yLTEyMzQ", "xoxe-[redacted]"),  # a rotating access token
+        ("xapp-1-A0-789-zz", "xapp-[redacted]"),
+        ("https://x.test/s?key=abc123&q=1", "https://x.test/s?key=[redacted]&q=1"),
+        (
+            "https://x.test/t?client_secret=abc&access_token=def",
+            "https://x.test/t?client_secret=[redacted]&access_token=[redacted]",
+        ),
+    ],
+)
+def test_every_token_shape_and_url_secret_is_masked(secret: str, shown: str) -> None:
+    assert redact(f"failed: {secret} (again).") == f"failed: {shown} (again)."
+
+
+def test_a_logged_traceback_is_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO")
+    try:
+        raise RuntimeError("invalid_auth for xoxb-123-456-abcDEF with Bearer eyJhbGci.x.y")
+    except RuntimeError:
+        logging.getLogger("overheard.test").exception("Slack call failed")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "Slack call failed" in err
+    assert "abcDEF" not in err and "eyJhbGci" not in err
+    assert "xoxb-[redacted]" in err and "Bearer [redacted]" in err

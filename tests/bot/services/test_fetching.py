@@ -292,3 +292,17 @@ def test_two_workers_share_the_due_fetches_without_fetching_any_twice(
     assert len(calls) == 6  # each watch fetched by exactly one worker
     assert len([o for o in outcomes if not o.skipped]) == 6
     assert len(mentions(engine)) == 6
+
+
+def test_a_secret_in_a_fetch_error_is_masked_before_it_is_stored(
+    engine: Engine, clock: Clock
+) -> None:
+    make_watch(engine)
+    redirect = "redirected to https://api.stackexchange.com/2.3/search?key=s3cr3tKey&site=so"
+    deps = deps_with(engine, ScriptedSource(SourceError(redirect)), clock)
+
+    run_due_fetches(deps)
+
+    stored = cursor_row(engine).last_error or ""
+    assert "s3cr3tKey" not in stored
+    assert "?key=[redacted]&site=so" in stored
