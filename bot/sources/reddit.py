@@ -1,4 +1,4 @@
-"""Reddit submissions through the OAuth API with an application-only token: parsing and fetching.
+"""Reddit submissions and comments through the OAuth API with an application-only token.
 
 Paging and the cursor: `/search?sort=new` lists submissions newest first, so a fetch pages
 with `after` from the top down to where the last fetch stopped. The cursor holds the newest
@@ -10,13 +10,26 @@ time decides, not the fullname). A fetch that stops before reaching the cursor â
 is the newest part, the gap is below it, and the next fetch reads down to the old cursor again
 (re-read submissions dedupe downstream). Only `max_pages` advances the cursor over a gap,
 with a warning, so that a flood can't pin every fetch to the same pages forever.
+
+Comments: Reddit's search covers submissions only, and most talk about a brand is in comments.
+A fetch also reads the newest comments (`/r/all/comments`, or `/r/a+b/comments` for a watch
+limited with `--subreddits`), newest first; the fetching service matches them against the
+watch's query, as it re-checks every Reddit result. The comment stream is one for every
+watch, so the source reads it at most every `STREAM_FRESH_S` seconds and hands each watch
+the comments newer than its own `comments_newest_utc` from what it has read. Every request
+of every watch counts against Reddit's 100 per minute (`_RequestBudget`): past it a fetch
+fails as rate-limited and is retried after the minute. `/r/all/comments` is a firehose: one
+pass reads at most `COMMENT_PAGES` pages, so a watch on all of Reddit sees the newest part;
+`--subreddits` reads a smaller stream whole.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+import threading
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Unpack
 from urllib.parse import quote
@@ -27,6 +40,7 @@ from bot.sources.base import (
     FetchedAuthor,
     FetchedMention,
     FetchResult,
+    RateLimited,
     SearchSpec,
     Source,
     SourceError,
@@ -35,7 +49,7 @@ from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, OptionError, Setting, SourceKit, WatchOption
 from bot.text import clean_text
 
 # An account's fullname: "t2_" and its base-36 id.
@@ -58,6 +72,37 @@ AUTH_URL = Setting("OVERHEARD_REDDIT_AUTH_URL")
 CLIENT_ID = Setting("REDDIT_CLIENT_ID", required=True)
 CLIENT_SECRET = Setting("REDDIT_CLIENT_SECRET", required=True)
 USER_AGENT = Setting("REDDIT_USER_AGENT")
+COMMENTS_LIMIT = 100
+COMMENT_PAGES = 5  # per pass over a comment stream: 500 comments
+STREAM_FRESH_S = 30.0  # a stream read this recently serves every watch from what was read
+STREAM_KEEP = 5_000  # comments kept per stream, newest first
+REQUESTS_PER_MINUTE = 100  # Reddit's limit per OAuth client, shared by every watch
+_SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
+MAX_SUBREDDITS = 30
+
+
+def _check_subreddits(value: str, *, allow_private: bool) -> str:
+    """`acme, r/selfhosted+homelab` â†’ `acme+homelab+selfhosted`, each name checked."""
+    del allow_private  # no URL here
+    names = [n.strip().removeprefix("/").removeprefix("r/") for n in re.split(r"[,+\s]+", value)]
+    names = sorted({n.lower() for n in names if n})
+    bad = [n for n in names if not _SUBREDDIT.match(n)]
+    if bad or not names:
+        raise OptionError(
+            f"{', '.join(bad) or repr(value)} is not a subreddit name (letters, digits and _, "
+            "3 to 21 characters; e.g. --subreddits acme,selfhosted)"
+        )
+    if len(names) > MAX_SUBREDDITS:
+        raise OptionError(f"at most {MAX_SUBREDDITS} subreddits per watch")
+    return "+".join(names)
+
+
+SUBREDDITS = WatchOption(
+    name="subreddits",
+    flag="--subreddits",
+    help="read only these subreddits, comma-separated (their search and all their new comments)",
+    check=_check_subreddits,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +121,7 @@ class _Mark:
 
 
 def parse_mentions(body: bytes) -> list[FetchedMention]:
-    """Parse a `/search` Listing into mentions, skipping unusable children."""
+    """Parse a `/search` or a comments Listing into mentions, skipping unusable children."""
     return _parse_listing(body).mentions
 
 
@@ -107,12 +152,44 @@ REDDIT = Network(
     web_url=WEB_URL,
     build=_build,
     dialect=Dialect(or_operator=True, exclude="NOT ", site="site:"),
+    options=(SUBREDDITS,),
     settings=(BASE_URL, AUTH_URL, CLIENT_ID, CLIENT_SECRET, USER_AGENT),
 )
 
 
+class _RequestBudget:
+    """Reddit's requests per minute, shared by every fetch through one source (a sliding minute)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self, now: float) -> None:
+        """Count one request at `now` (epoch s), or raise RateLimited when the minute is full."""
+        with self._lock:
+            while self._sent and self._sent[0] <= now - 60:
+                self._sent.popleft()
+            if len(self._sent) >= self._per_minute:
+                wait = max(1.0, 60 - (now - self._sent[0]))
+                raise RateLimited(
+                    f"Reddit allows {self._per_minute} requests a minute for all watches; "
+                    f"used up, next in {wait:.0f} s",
+                    retry_after_s=wait,
+                )
+            self._sent.append(now)
+
+
+@dataclass(slots=True)
+class _Stream:
+    """The newest comments read from one comment listing, newest first."""
+
+    read_at: datetime | None = None
+    comments: list[FetchedMention] = field(default_factory=list)
+
+
 class RedditSource(HttpSource):
-    """Reads submissions matching a query from Reddit's search, as an application-only client."""
+    """Reads submissions matching a query, and new comments, as an application-only client."""
 
     name = NETWORK
     label = REDDIT.name
@@ -135,6 +212,9 @@ class RedditSource(HttpSource):
         self._user_agent = user_agent
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
+        self._budget = _RequestBudget(REQUESTS_PER_MINUTE)
+        self._streams: dict[str, _Stream] = {}
+        self._stream_lock = threading.Lock()
         self.missing_settings = REDDIT.missing(
             {CLIENT_ID.env: self._client_id, CLIENT_SECRET.env: self._client_secret}
         )
@@ -144,6 +224,8 @@ class RedditSource(HttpSource):
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self._require_configured()
+        subreddits = spec.options.get(SUBREDDITS.name)
+        comments, comments_cursor = self._comments_since(subreddits, cursor, now=now)
         old_mark = _cursor_mark(cursor)
         if old_mark is None:
             floor = (now - self._backfill).timestamp()
@@ -155,7 +237,10 @@ class RedditSource(HttpSource):
         pages = 0
         complete = True
         while True:
-            page = self._api_get(f"{self._base_url}/search", params=_search_params(spec, after))
+            page = self._api_get(
+                self._base_url + _listing_path(subreddits, "search"),
+                params=_search_params(spec, after, restricted=subreddits is not None),
+            )
             listing = _parse_listing(page.body)
             pages += 1
             reached_floor = False
@@ -190,8 +275,73 @@ class RedditSource(HttpSource):
                 break
 
         mentions = sorted(seen.values(), key=lambda m: (m.created_at, _id36(m.external_id)))
-        new_cursor = dict(cursor) if not complete else _advance(cursor, old_mark, mentions)
-        return FetchResult(mentions=mentions, cursor=new_cursor)
+        search_cursor = _search_part(cursor)
+        if complete:
+            search_cursor = _advance(search_cursor, old_mark, mentions)
+        return FetchResult(mentions=mentions + comments, cursor=search_cursor | comments_cursor)
+
+    def _comments_since(
+        self, subreddits: str | None, cursor: dict[str, Any], *, now: datetime
+    ) -> tuple[list[FetchedMention], dict[str, Any]]:
+        """The stream's comments newer than the cursor's mark, oldest first, and the new mark."""
+        mark = _comments_mark(cursor)
+        if mark is None:
+            mark = _Mark("", (now - self._backfill).timestamp())
+        path = _listing_path(subreddits, "comments")
+        with self._stream_lock:
+            stream = self._streams.setdefault(path, _Stream())
+            stale = stream.read_at is None or (now - stream.read_at).total_seconds() >= (
+                STREAM_FRESH_S
+            )
+            if stale:
+                self._read_stream(path, stream, now=now)
+            newer = [
+                c for c in stream.comments if _order(c) > (mark.created_utc, _id36(mark.fullname))
+            ]
+        newer.reverse()
+        if not newer:
+            return [], {k: v for k, v in cursor.items() if k.startswith("comments_")}
+        newest = newer[-1]
+        return newer, {
+            "comments_newest": newest.external_id,
+            "comments_newest_utc": newest.created_at.timestamp(),
+        }
+
+    def _read_stream(self, path: str, stream: _Stream, *, now: datetime) -> None:
+        """Read a comment listing from the newest down to what the stream already holds."""
+        known = {c.external_id for c in stream.comments}
+        window_start = (now - self._backfill).timestamp()
+        read: list[FetchedMention] = []
+        after: str | None = None
+        reached = False
+        for _page in range(COMMENT_PAGES):
+            params = {"limit": str(COMMENTS_LIMIT), "raw_json": "1"}
+            if after is not None:
+                params["after"] = after
+            listing = _parse_listing(self._api_get(self._base_url + path, params=params).body)
+            for comment in listing.mentions:
+                if comment.external_id in known or comment.created_at.timestamp() < window_start:
+                    reached = True
+                else:
+                    read.append(comment)
+            after = listing.after
+            if reached or after is None or listing.child_count == 0:
+                reached = True
+                break
+        if not reached and stream.read_at is not None:
+            logger.warning(
+                "Reddit %s: read the newest %d comments and stopped; older new ones were "
+                "skipped (limit the watch with --subreddits to read a stream whole)",
+                path,
+                len(read),
+            )
+        merged = {c.external_id: c for c in read + stream.comments}
+        stream.comments = sorted(
+            (c for c in merged.values() if c.created_at.timestamp() >= window_start),
+            key=_order,
+            reverse=True,
+        )[:STREAM_KEEP]
+        stream.read_at = now
 
     def fetch_author(self, handle: str) -> FetchedAuthor | None:
         """Return the user's karma, age and verification, or None for unknown or deleted users."""
@@ -214,6 +364,7 @@ class RedditSource(HttpSource):
         """GET an API URL with a bearer token, renewing the token once if Reddit refuses it."""
         ok = frozenset({200, 401, 404}) if not_found_ok else frozenset({200, 401})
         for _attempt in range(2):
+            self._budget.take(self._clock().timestamp())
             headers = {
                 "Authorization": f"bearer {self._bearer()}",
                 "User-Agent": self._user_agent,
@@ -291,14 +442,21 @@ class RedditSource(HttpSource):
         return page.body
 
 
-def _search_params(spec: SearchSpec, after: str | None) -> dict[str, str]:
+def _listing_path(subreddits: str | None, listing: str) -> str:
+    """`/search` or `/r/all/comments`, or the same within `/r/a+b` for a limited watch."""
+    if subreddits is None:
+        return "/search" if listing == "search" else "/r/all/comments"
+    return f"/r/{quote(subreddits, safe='+')}/{listing}"
+
+
+def _search_params(spec: SearchSpec, after: str | None, *, restricted: bool) -> dict[str, str]:
     params = {
         "q": spec.query,
         "sort": "new",
         "type": "link",
         "limit": str(SEARCH_LIMIT),
         "raw_json": "1",  # text as typed, not HTML-escaped
-        "restrict_sr": "false",
+        "restrict_sr": "true" if restricted else "false",
     }
     if after is not None:
         params["after"] = after
@@ -321,7 +479,13 @@ def _advance(
     return {"newest": newest.external_id, "newest_created_utc": created_utc}
 
 
+def _search_part(cursor: dict[str, Any]) -> dict[str, Any]:
+    """The search's half of a cursor (the comments' mark is kept apart)."""
+    return {k: v for k, v in cursor.items() if k in ("newest", "newest_created_utc")}
+
+
 def _cursor_mark(cursor: dict[str, Any]) -> _Mark | None:
+    cursor = _search_part(cursor)
     if not cursor:
         return None
     fullname = cursor.get("newest")
@@ -333,6 +497,28 @@ def _cursor_mark(cursor: dict[str, Any]) -> _Mark | None:
             f"Reddit cursor 'newest_created_utc' must be a number, got {created_utc!r}"
         )
     return _Mark(fullname, float(created_utc))
+
+
+def _comments_mark(cursor: dict[str, Any]) -> _Mark | None:
+    """The newest comment a cursor has handed on, or None before the first."""
+    fullname = cursor.get("comments_newest")
+    created_utc = cursor.get("comments_newest_utc")
+    if fullname is None and created_utc is None:
+        return None
+    if not isinstance(fullname, str) or not fullname.startswith("t1_"):
+        raise ValueError(
+            f"Reddit cursor 'comments_newest' must be a t1_ fullname, got {fullname!r}"
+        )
+    if isinstance(created_utc, bool) or not isinstance(created_utc, int | float):
+        raise ValueError(
+            f"Reddit cursor 'comments_newest_utc' must be a number, got {created_utc!r}"
+        )
+    return _Mark(fullname, float(created_utc))
+
+
+def _order(mention: FetchedMention) -> tuple[float, int]:
+    """Reddit's order of things: by time, then by id (ids are handed out in sequence)."""
+    return (mention.created_at.timestamp(), _id36(mention.external_id))
 
 
 def _id36(fullname: str) -> int:
@@ -365,13 +551,15 @@ def _mention_from(child: object) -> FetchedMention | None:
         logger.warning("Skipping Reddit listing child without a data object: %r", child)
         return None
     fullname = opt_str(data.get("name"))
-    if fullname is None or not fullname.startswith("t3_"):
-        logger.warning("Skipping Reddit child that is not a submission (name=%r)", fullname)
+    if fullname is None or not fullname.startswith(("t3_", "t1_")):
+        logger.warning("Skipping Reddit child that is neither post nor comment (name=%r)", fullname)
         return None
     created_at = epoch_time(data.get("created_utc"))
     if created_at is None:
-        logger.warning("Skipping Reddit submission %s without created_utc", fullname)
+        logger.warning("Skipping Reddit %s without created_utc", fullname)
         return None
+    if fullname.startswith("t1_"):
+        return _comment_from(data, fullname, created_at)
 
     title = opt_str(data.get("title"))
     selftext = opt_str(data.get("selftext"))
@@ -406,6 +594,43 @@ def _mention_from(child: object) -> FetchedMention | None:
         title=clean_text(title) if title else None,
         # A link post is about its target; a self post's `url` is the post itself.
         link_url=link if data.get("is_self") is False else None,
+    )
+
+
+def _comment_from(
+    data: dict[str, Any], fullname: str, created_at: datetime
+) -> FetchedMention | None:
+    """A comment: its body, in the thread of its submission (`link_id`), titled after it."""
+    body = opt_str(data.get("body"))
+    if body is None or body.strip() in REMOVED_TEXTS:
+        return None  # removed or deleted: nothing left to read or answer
+    submission = opt_str(data.get("link_id"))
+    submission = submission if submission and submission.startswith("t3_") else None
+    permalink = opt_str(data.get("permalink"))
+    if permalink and permalink.startswith("/"):
+        url = WEB_URL + permalink
+    elif submission is not None:
+        url = (
+            f"{WEB_URL}/comments/{quote(submission.removeprefix('t3_'), safe='')}/_/"
+            f"{quote(fullname.removeprefix('t1_'), safe='')}/"
+        )
+    else:
+        url = f"{WEB_URL}/comments/_/_/{quote(fullname.removeprefix('t1_'), safe='')}/"
+    link_title = opt_str(data.get("link_title"))
+    handle = opt_str(data.get("author")) or ""
+    return FetchedMention(
+        network=NETWORK,
+        external_id=fullname,
+        url=url,
+        text=clean_text(body),
+        created_at=created_at,
+        author=FetchedAuthor(
+            handle=handle, account_id=_fullname(data.get("author_fullname")), url=_user_url(handle)
+        ),
+        likes=opt_int(data.get("score")),
+        parent_id=opt_str(data.get("parent_id")),
+        conversation_id=submission or fullname,
+        conversation_title=clean_text(link_title) if link_title else None,
     )
 
 

@@ -57,8 +57,10 @@ class FakeReddit:
         *,
         search_headers: dict[str, str] | None = None,
         token_response: httpx.Response | None = None,
+        comments: dict[str | None, bytes] | None = None,
     ) -> None:
         self.pages = pages if pages is not None else two_pages()
+        self.comments = comments or {}  # comment listing pages by `after`; none by default
         self.search_headers = search_headers or {}
         self.token_response = token_response
         self.requests: list[httpx.Request] = []
@@ -77,10 +79,15 @@ class FakeReddit:
         bearer = request.headers.get("authorization", "").removeprefix("bearer ")
         if bearer in self.refuse_tokens:
             return httpx.Response(401, content=fixture_bytes("unauthorized.json"))
-        if request.url.path == "/search":
+        if request.url.path.endswith("/search"):
             after = request.url.params.get("after")
             body = self.pages.get(after, fixture_bytes("search_empty.json"))
             return httpx.Response(200, content=body, headers=self.search_headers)
+        if request.url.path.endswith("/comments"):
+            after = request.url.params.get("after")
+            return httpx.Response(
+                200, content=self.comments.get(after, fixture_bytes("search_empty.json"))
+            )
         if request.url.path == "/user/quiet_lantern/about":
             return httpx.Response(200, content=fixture_bytes("user_about.json"))
         return httpx.Response(404, json={"message": "Not Found", "error": 404})
@@ -228,10 +235,26 @@ def test_parse_mentions_skips_a_submission_without_created_utc_and_logs_its_name
     assert any("t3_abc" in r.getMessage() for r in caplog.records)
 
 
-def test_parse_mentions_skips_children_that_are_not_submissions() -> None:
-    body = listing({"name": "t1_c0mm3nt", "body": "Acme", "created_utc": NOW_S})
+def test_parse_mentions_skips_children_that_are_neither_posts_nor_comments() -> None:
+    body = listing({"name": "t5_2qh4b", "display_name": "devops", "created_utc": NOW_S})
 
     assert parse_mentions(body) == []
+
+
+def test_a_comments_listing_parses_into_comments_in_their_submissions_thread() -> None:
+    comments = by_id(parse_mentions(fixture_bytes("comments_page0.json")))
+
+    assert sorted(comments) == ["t1_m7q2jxx", "t1_m7q2jzz", "t1_m7q2k1x"]  # the deleted one is gone
+    reply = comments["t1_m7q2k1x"]
+    assert reply.conversation_id == "t3_1q4c9rm"  # threads under the submission's card
+    assert reply.conversation_title == "Acme Queue dropping messages after the 3.2 upgrade?"
+    assert reply.parent_id == "t1_m7q1zz0"
+    assert reply.url == "https://www.reddit.com/r/devops/comments/1q4c9rm/some_title/m7q2k1x/"
+    assert reply.text.startswith("Same here since 3.2")
+    assert reply.created_at == NOW - timedelta(seconds=60)
+    assert (reply.author.handle, reply.author.account_id) == ("tidal_ferret", "t2_5xq1ab")
+    assert reply.author.url == "https://www.reddit.com/user/tidal_ferret/"
+    assert reply.likes == 3 and reply.title is None
 
 
 def test_parse_mentions_of_a_bare_submission_builds_its_comments_url() -> None:
@@ -366,7 +389,12 @@ def test_every_api_request_carries_the_bearer_token_and_the_user_agent(
     source.fetch_author("quiet_lantern")
 
     api = [r for r in reddit.requests if r.url.host == "oauth.reddit.com"]
-    assert len(api) == 3
+    assert [r.url.path for r in api] == [
+        "/r/all/comments",
+        "/search",
+        "/search",
+        "/user/quiet_lantern/about",
+    ]
     for request in api:
         assert request.headers["authorization"] == f"bearer {TOKEN}-1"
         assert request.headers["user-agent"] == USER_AGENT
@@ -834,3 +862,107 @@ def test_fetch_author_renews_a_refused_token_too(
 
     assert author is not None
     assert len(reddit.token_requests()) == 2
+
+
+def comment_pages() -> dict[str | None, bytes]:
+    return {
+        None: fixture_bytes("comments_page0.json"),
+        "t1_m7q2jxx": fixture_bytes("comments_page1.json"),
+    }
+
+
+def test_a_fetch_reads_new_comments_too_and_keeps_a_mark_for_them(
+    make_source: Callable[..., RedditSource],
+) -> None:
+    reddit = FakeReddit(pages={}, comments=comment_pages())
+    source = make_source(reddit)
+
+    result = source.fetch(SPEC, {}, now=NOW)
+
+    ids = [m.external_id for m in result.mentions]
+    # Every comment in the window, oldest first: the fetching service keeps those about acme.
+    assert ids == ["t1_m7q1aaa", "t1_m7q2jxx", "t1_m7q2jzz", "t1_m7q2k1x"]
+    assert result.cursor == {"comments_newest": "t1_m7q2k1x", "comments_newest_utc": NOW_S - 60}
+    assert [r.url.path for r in reddit.requests if r.url.path.endswith("/comments")] == [
+        "/r/all/comments",
+        "/r/all/comments",
+    ]
+
+
+def test_the_comment_stream_is_read_once_for_every_watch_and_only_new_comments_are_handed_on(
+    make_source: Callable[..., RedditSource],
+) -> None:
+    clock = Clock(NOW)
+    reddit = FakeReddit(pages={}, comments=comment_pages())
+    source = make_source(reddit, clock=clock)
+    first = source.fetch(SPEC, {}, now=NOW)
+
+    other_watch = source.fetch(SearchSpec(query="globex"), {}, now=NOW)
+    again = source.fetch(SPEC, first.cursor, now=NOW)
+
+    streams = [r for r in reddit.requests if r.url.path.endswith("/comments")]
+    assert len(streams) == 2  # both pages, once: the other watch and the re-fetch used them
+    assert len(other_watch.mentions) == 4
+    assert again.mentions == [] and again.cursor == first.cursor  # nothing newer
+
+    clock.advance(seconds=31)  # the stream is stale: read from the top down to what is known
+    source.fetch(SPEC, first.cursor, now=clock.now)
+    assert len([r for r in reddit.requests if r.url.path.endswith("/comments")]) == 3
+
+
+def test_a_watch_limited_to_subreddits_searches_and_reads_comments_there_only(
+    make_source: Callable[..., RedditSource],
+) -> None:
+    reddit = FakeReddit(pages={}, comments=comment_pages())
+    source = make_source(reddit)
+
+    source.fetch(SearchSpec(query="acme", options={"subreddits": "devops+selfhosted"}), {}, now=NOW)
+
+    paths = {r.url.path for r in reddit.requests if r.url.host == "oauth.reddit.com"}
+    assert paths == {"/r/devops+selfhosted/comments", "/r/devops+selfhosted/search"}
+    (search,) = reddit.searches() or [r for r in reddit.requests if r.url.path.endswith("/search")]
+    assert search.url.params["restrict_sr"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("acme", "acme"), ("r/SelfHosted, acme", "acme+selfhosted"), ("devops+acme", "acme+devops")],
+)
+def test_subreddit_options_are_checked_and_normalised(given: str, stored: str) -> None:
+    from bot.sources.reddit import SUBREDDITS
+
+    assert SUBREDDITS.check is not None
+    assert SUBREDDITS.check(given, allow_private=False) == stored
+
+
+@pytest.mark.parametrize("given", ["a", "../etc", "acme?x=1", "x" * 30, ","])
+def test_a_bad_subreddit_is_refused(given: str) -> None:
+    from bot.sources.network import OptionError
+    from bot.sources.reddit import SUBREDDITS
+
+    assert SUBREDDITS.check is not None
+    with pytest.raises(OptionError, match="subreddit"):
+        SUBREDDITS.check(given, allow_private=False)
+
+
+def test_every_watch_shares_reddits_hundred_requests_a_minute(
+    make_source: Callable[..., RedditSource],
+) -> None:
+    clock = Clock(NOW)
+    reddit = FakeReddit(pages={})
+    source = make_source(reddit, clock=clock)
+    for i in range(50):  # each fetch: the comment stream (empty, read each 31 s) and one search
+        source.fetch(SearchSpec(query=f"q{i}"), {}, now=clock.now)
+        clock.advance(seconds=0.5)
+    api = [r for r in reddit.requests if r.url.host == "oauth.reddit.com"]
+    assert len(api) == 51  # 50 searches and the stream once
+
+    for i in range(49):
+        source.fetch(SearchSpec(query=f"more{i}"), {}, now=clock.now)
+    with pytest.raises(RateLimited) as limited:
+        source.fetch(SearchSpec(query="one too many"), {}, now=clock.now)
+    assert len([r for r in reddit.requests if r.url.host == "oauth.reddit.com"]) == 100
+    assert 30 <= limited.value.retry_after_s <= 60
+
+    clock.advance(seconds=61)
+    source.fetch(SPEC, {}, now=clock.now)  # a new minute

@@ -20,6 +20,10 @@ def _handler(request: httpx.Request) -> httpx.Response:
         after = request.url.params.get("after")
         name = "search_page0.json" if after is None else "search_page1.json"
         return httpx.Response(200, content=(FIXTURES / name).read_bytes())
+    if request.url.path == "/r/all/comments":
+        after = request.url.params.get("after")
+        name = "comments_page0.json" if after is None else "comments_page1.json"
+        return httpx.Response(200, content=(FIXTURES / name).read_bytes())
     if request.url.path.startswith("/user/"):
         return httpx.Response(200, content=(FIXTURES / "user_about.json").read_bytes())
     return httpx.Response(404)
