@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.services.deps import Deps
 from bot.slack.admins import AdminCheck
+from bot.slack.workspace import HomeTeam, only_home_team
 from handlers import actions, commands, events, views
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def build_app(deps: Deps, client: WebClient) -> App:
         context["admins"] = admins
         next()
 
+    app.use(only_home_team(HomeTeam(client)))
     app.use(inject_deps)
 
     @app.error
