@@ -7,7 +7,7 @@ hand them a card's data and the backend renders it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.store.models import Author, Card, EventKind, Mention
@@ -30,6 +30,15 @@ class CardView:
     mention: Mention
     author: Author | None
     thread: ThreadActivity = field(default_factory=ThreadActivity)
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """How long an unclaimed card has waited, against its priority's response target."""
+
+    priority: int  # 1–4; a mention without one is held to P4
+    waited: timedelta
+    target: timedelta
 
 
 class ChatError(Exception):
@@ -67,4 +76,16 @@ class ChatBackend(Protocol):
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Say in the card's thread who changed it and how."""
+        ...
+
+    def post_reminder(self, view: CardView, overdue: Overdue, *, escalates: bool) -> None:
+        """Say in the card's thread that it is past its response target, unclaimed.
+
+        `escalates` says whether someone is told if it waits twice as long.
+        """
+        ...
+
+    def post_escalation(self, view: CardView, overdue: Overdue, *, to: str) -> None:
+        """Tell the escalation contact: a user group (S…) in the card's thread, shown in its
+        channel too, or a channel (C…, G…) with a link to the card."""
         ...

@@ -1,4 +1,4 @@
-"""The worker's clock: fetch what is due, wake snoozed cards and drain the outbox, on a tick."""
+"""The worker's clock: fetches, snooze wake-ups, the outbox and SLA reminders, each on a tick."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.fetching import run_due_fetches
 from bot.services.poster import Poster
+from bot.services.sla import SlaReport, remind_overdue
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ FETCH_TICK_S = 15
 POST_TICK_S = 2
 # A snooze ends within this many seconds of its time.
 WAKE_TICK_S = 30
+# A card past its response target is reminded within this many seconds of it.
+SLA_TICK_S = 60
 
 
 def wake_snoozed_cards(deps: Deps) -> list[int]:
@@ -27,16 +30,25 @@ def wake_snoozed_cards(deps: Deps) -> list[int]:
     return wake_due_cards(deps.chat, engine=deps.engine, now=deps.clock())
 
 
+def remind_overdue_cards(deps: Deps) -> SlaReport:
+    """Remind and escalate the unclaimed cards past their response target."""
+    return remind_overdue(deps.chat, engine=deps.engine, now=deps.clock())
+
+
 def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
-    """Run every due fetch, wake and pending post once; return (new mentions, cards posted)."""
+    """Run every due fetch, wake, pending post and SLA reminder once.
+
+    Returns (new mentions, cards posted).
+    """
     outcomes = run_due_fetches(deps)
     wake_snoozed_cards(deps)
     report = (poster or Poster(deps)).post_pending()
+    remind_overdue_cards(deps)
     return sum(o.new_mentions for o in outcomes), len(report.posted)
 
 
 def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with the fetch, wake and post jobs, starting at once and never overlapping."""
+    """A scheduler with the fetch, wake, post and SLA jobs, starting at once, never overlapping."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
     )
@@ -54,6 +66,14 @@ def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
         args=[deps],
         seconds=WAKE_TICK_S,
         id="wake_snoozed",
+        **common,
+    )
+    scheduler.add_job(
+        remind_overdue_cards,
+        "interval",
+        args=[deps],
+        seconds=SLA_TICK_S,
+        id="remind_overdue",
         **common,
     )
     return scheduler

@@ -1,14 +1,35 @@
-"""Response targets per priority, and who is told when a card waits too long."""
+"""Response targets per priority, and who is told when a card waits too long.
+
+An unclaimed card's wait starts when it is posted, or when it last came back to the queue
+(woken from a snooze, or reopened): each wait is a fresh one, with its own reminder and
+escalation. Past its target a card gets one reminder in its thread; past twice its target
+the escalation contact is told, once. A mark (`Card.reminded_at`, `Card.escalated_at`)
+older than the wait's start belongs to an earlier wait.
+
+Each message is claimed before it is sent, with a conditional UPDATE that only one worker
+can win; a message Slack refuses gives its claim back, so the next tick tries again. A
+worker that dies between the claim and the send loses that one message (never sends it
+twice): at most once, because a repeated ping is worse than a missed one.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlmodel import Session
+from sqlalchemy import Engine, func, or_, update
+from sqlmodel import Session, col, select
 
+from bot.services.cards import SYSTEM_ACTOR, load_card, record_event
+from bot.services.chat import ChatBackend, ChatError, ChatRateLimited, Overdue
 from bot.services.settings_store import read_setting, write_setting
+from bot.store.db import session_scope
+from bot.store.models import Card, CardState, Event, EventKind, Mention
+
+log = logging.getLogger(__name__)
 
 SLA_KEY = "sla"
 DEFAULT_TARGETS: dict[int, timedelta] = {
@@ -80,3 +101,227 @@ def set_escalation(contact: str | None, *, by: str, session: Session, now: datet
     policy = SlaPolicy(policy.targets, contact)
     _store(policy, by=by, session=session, now=now)
     return policy
+
+
+# Messages one pass sends at most; the rest wait for the next tick.
+SLA_BATCH = 50
+# A wait that passed twice its target longer ago than this is history, not news: the first
+# run after an upgrade, or a worker back from a long outage, doesn't flood channels with it.
+STALE_AFTER = timedelta(days=1)
+# Events that put a card back in the queue, unclaimed: a fresh wait starts.
+_RESTARTS = (EventKind.WOKE, EventKind.REOPENED)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An unclaimed posted card, when its current wait started and what it has been sent."""
+
+    card_id: int
+    version: int
+    priority: int
+    since: datetime
+    reminded_at: datetime | None
+    escalated_at: datetime | None
+
+    def reminded(self) -> bool:
+        """Whether this wait's reminder went out (a mark from an earlier wait doesn't count)."""
+        return self.reminded_at is not None and self.reminded_at >= self.since
+
+    def escalated(self) -> bool:
+        """Whether this wait's escalation went out."""
+        return self.escalated_at is not None and self.escalated_at >= self.since
+
+
+@dataclass
+class SlaReport:
+    """What one pass sent, and which cards Slack refused (tried again on the next tick)."""
+
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def waiting_cards(*, session: Session, since_before: datetime) -> list[Waiting]:
+    """Posted, unclaimed cards whose wait started before `since_before`, longest first."""
+    restarted = (
+        select(func.max(Event.at))
+        .where(col(Event.card_id) == col(Card.id))
+        .where(col(Event.kind).in_([kind.value for kind in _RESTARTS]))
+        .correlate(Card)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Card, Mention.priority, restarted)
+        .join(Mention, col(Mention.id) == col(Card.mention_id))
+        .where(Card.state == CardState.POSTED)
+        .where(col(Card.message_ts).is_not(None))
+        .where(col(Card.posted_at) <= since_before)  # a wait never starts before the post
+    )
+    found: list[Waiting] = []
+    for card, priority, back_at in session.exec(stmt):
+        assert card.id is not None
+        assert card.posted_at is not None
+        since = max(card.posted_at, back_at) if back_at is not None else card.posted_at
+        if since <= since_before:
+            found.append(
+                Waiting(
+                    card.id,
+                    card.version,
+                    priority or PRIORITIES[-1],
+                    since,
+                    card.reminded_at,
+                    card.escalated_at,
+                )
+            )
+    found.sort(key=lambda w: (w.since, w.card_id))
+    return found
+
+
+def remind_overdue(chat: ChatBackend, *, engine: Engine, now: datetime) -> SlaReport:
+    """Remind the threads of cards past their target; escalate those past twice their target.
+
+    Safe with several workers: each reminder and escalation is sent by one of them, once.
+    """
+    report = SlaReport()
+    with session_scope(engine) as session:
+        policy = load_policy(session=session)
+        shortest = min(policy.targets.values())
+        waiting = waiting_cards(session=session, since_before=now - shortest)
+    sent = 0
+    for card in waiting:
+        if sent >= SLA_BATCH:
+            break
+        target = policy.target(card.priority)
+        waited = now - card.since
+        if waited < target or waited > 2 * target + STALE_AFTER:
+            continue
+        overdue = Overdue(card.priority, waited, target)
+        try:
+            if not card.reminded():
+                if not _remind(chat, card, overdue, policy.escalate_to, engine=engine, now=now):
+                    continue  # the card changed since it was read: the next tick looks again
+                report.reminded.append(card.card_id)
+                sent += 1
+            contact = policy.escalate_to
+            if (
+                contact is not None
+                and waited >= 2 * target
+                and not card.escalated()
+                and _escalate(chat, card, overdue, contact, engine=engine, now=now)
+            ):
+                report.escalated.append(card.card_id)
+                sent += 1
+        except ChatRateLimited as exc:
+            log.warning("SLA messages held back by Slack for %.0f s", exc.retry_after_s)
+            report.failed.append(card.card_id)
+            break
+        except ChatError as exc:
+            log.warning("SLA message for card %d not sent: %s", card.card_id, exc.code)
+            report.failed.append(card.card_id)
+    return report
+
+
+def _remind(
+    chat: ChatBackend,
+    card: Waiting,
+    overdue: Overdue,
+    contact: str | None,
+    *,
+    engine: Engine,
+    now: datetime,
+) -> bool:
+    """Claim this wait's reminder, send it and log it; a refused send gives the claim back."""
+    with session_scope(engine) as session:
+        claimed = session.execute(
+            update(Card)
+            .where(col(Card.id) == card.card_id)
+            .where(col(Card.state) == CardState.POSTED)
+            .where(col(Card.version) == card.version)
+            .where(or_(col(Card.reminded_at).is_(None), col(Card.reminded_at) < card.since))
+            .values(reminded_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        view = load_card(card.card_id, session=session)
+    try:
+        chat.post_reminder(view, overdue, escalates=contact is not None)
+    except ChatError:
+        _release(card.card_id, "reminded_at", card.reminded_at, now, engine=engine)
+        raise
+    with session_scope(engine) as session:
+        record_event(
+            card.card_id,
+            EventKind.REMINDED,
+            SYSTEM_ACTOR,
+            session=session,
+            now=now,
+            detail=_detail(overdue),
+        )
+    return True
+
+
+def _escalate(
+    chat: ChatBackend,
+    card: Waiting,
+    overdue: Overdue,
+    contact: str,
+    *,
+    engine: Engine,
+    now: datetime,
+) -> bool:
+    """Claim this wait's escalation (still unclaimed, reminded), send it and log it."""
+    with session_scope(engine) as session:
+        claimed = session.execute(
+            update(Card)
+            .where(col(Card.id) == card.card_id)
+            .where(col(Card.state) == CardState.POSTED)
+            .where(col(Card.version) == card.version)
+            .where(col(Card.reminded_at) >= card.since)
+            .where(or_(col(Card.escalated_at).is_(None), col(Card.escalated_at) < card.since))
+            .values(escalated_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        view = load_card(card.card_id, session=session)
+    try:
+        chat.post_escalation(view, overdue, to=contact)
+    except ChatError:
+        _release(card.card_id, "escalated_at", card.escalated_at, now, engine=engine)
+        raise
+    with session_scope(engine) as session:
+        record_event(
+            card.card_id,
+            EventKind.ESCALATED,
+            SYSTEM_ACTOR,
+            session=session,
+            now=now,
+            detail={**_detail(overdue), "to": contact},
+        )
+    return True
+
+
+def _release(
+    card_id: int,
+    mark: Literal["reminded_at", "escalated_at"],
+    previous: datetime | None,
+    claimed_at: datetime,
+    *,
+    engine: Engine,
+) -> None:
+    """Give a claimed message back, so the next tick sends it."""
+    column = col(Card.reminded_at) if mark == "reminded_at" else col(Card.escalated_at)
+    with session_scope(engine) as session:
+        session.execute(
+            update(Card)
+            .where(col(Card.id) == card_id)
+            .where(column == claimed_at)
+            .values({mark: previous})
+        )
+
+
+def _detail(overdue: Overdue) -> dict[str, int]:
+    return {
+        "priority": overdue.priority,
+        "waited_s": int(overdue.waited.total_seconds()),
+        "target_s": int(overdue.target.total_seconds()),
+    }

@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.retry import seconds_to_wait
-from bot.services.chat import CardView, ChatError, ChatRateLimited
+from bot.services.chat import CardView, ChatError, ChatRateLimited, Overdue
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
+from bot.slack.sla import build_channel_escalation, build_group_escalation, build_reminder
 from bot.store.models import EventKind
 
 # Cards carry this message metadata, so a card whose post outcome was lost can be found.
@@ -85,6 +86,47 @@ class SlackChat:
             channel=card.channel_id,
             thread_ts=card.thread_ts,
             **_note(view, kind, actor).to_slack(),
+        )
+
+    def post_reminder(self, view: CardView, overdue: Overdue, *, escalates: bool) -> None:
+        """Reply in the card's thread that it is past its response target."""
+        card = view.card
+        self._send(
+            self.client.chat_postMessage,
+            channel=card.channel_id,
+            thread_ts=card.thread_ts,
+            **_reminder(view, overdue, escalates=escalates).to_slack(),
+        )
+
+    def post_escalation(self, view: CardView, overdue: Overdue, *, to: str) -> None:
+        """Call a user group in the card's thread (shown in the channel too), or tell a
+        channel, with a link to the card."""
+        card = view.card
+        if card.message_ts is None:
+            raise ValueError(f"card {card.id} is not posted yet")
+        if not _is_channel(to):
+            self._send(
+                self.client.chat_postMessage,
+                channel=card.channel_id,
+                thread_ts=card.thread_ts,
+                reply_broadcast=True,
+                **build_group_escalation(_card_id(view), overdue, to).to_slack(),
+            )
+            return
+        try:
+            response = self.client.chat_getPermalink(
+                channel=card.channel_id, message_ts=card.message_ts
+            )
+        except SlackApiError as exc:
+            raise _chat_error(exc, now=self._clock()) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
+        self._send(
+            self.client.chat_postMessage,
+            channel=to,
+            unfurl_links=False,
+            unfurl_media=False,
+            **build_channel_escalation(view, overdue, response.get("permalink")).to_slack(),
         )
 
     def _send(self, method: Any, **kwargs: Any) -> None:
@@ -192,6 +234,24 @@ class ConsoleChat:
             self.out.write(f"   #{view.card.id}: {render_card_text(note)}\n")
             self.out.flush()
 
+    def post_reminder(self, view: CardView, overdue: Overdue, *, escalates: bool) -> None:
+        """Print the reminder under the card's number."""
+        self._print_line(view, _reminder(view, overdue, escalates=escalates))
+
+    def post_escalation(self, view: CardView, overdue: Overdue, *, to: str) -> None:
+        """Print the escalation under the card's number, saying where it would go."""
+        if _is_channel(to):
+            message = build_channel_escalation(view, overdue, None)
+            with self._lock:
+                self._print(f"to {to}, about card #{view.card.id}", message)
+        else:
+            self._print_line(view, build_group_escalation(_card_id(view), overdue, to))
+
+    def _print_line(self, view: CardView, message: Message) -> None:
+        with self._lock:
+            self.out.write(f"   #{view.card.id}: {render_card_text(message)}\n")
+            self.out.flush()
+
     def _print(self, heading: str, card: Message) -> None:
         self.out.write(f"\n── {heading} " + "─" * 40 + "\n")
         self.out.write(render_card_text(card) + "\n")
@@ -211,3 +271,18 @@ def _note(view: CardView, kind: EventKind, actor: str) -> Message:
         snoozed_until=card.snoozed_until,
         note=card.closing_note,
     )
+
+
+def _card_id(view: CardView) -> int:
+    if view.card.id is None:
+        raise ValueError("a card must be stored before it is reminded about")
+    return view.card.id
+
+
+def _reminder(view: CardView, overdue: Overdue, *, escalates: bool) -> Message:
+    return build_reminder(_card_id(view), overdue, escalates=escalates)
+
+
+def _is_channel(contact: str) -> bool:
+    """A channel (C…, G…) gets a message of its own; a user group (S…) is called in the thread."""
+    return contact[:1] in ("C", "G")

@@ -16,6 +16,7 @@ from bot.services.deps import Deps, utcnow
 from bot.services.scheduler import (
     FETCH_TICK_S,
     POST_TICK_S,
+    SLA_TICK_S,
     WAKE_TICK_S,
     build_scheduler,
     run_once,
@@ -69,6 +70,22 @@ def test_a_pass_counts_new_mentions_and_every_card_it_posted(
     assert len(fake.messages(CHANNEL)) == 3
 
 
+def test_a_pass_reminds_a_card_left_unclaimed_past_its_target(
+    sqlite_engine: Engine, fake: FakeSlack, clock: Clock
+) -> None:
+    make_watch(sqlite_engine, interval_s=60)
+    deps = deps_for(sqlite_engine, fake, ScriptedSource(FetchResult([make_fetched()], {})), clock)
+    run_once(deps)
+    (card,) = fake.messages(CHANNEL)
+
+    clock.advance(days=1)  # past every priority's default target
+    run_once(deps)
+    run_once(deps)
+
+    (reminder,) = fake.thread(CHANNEL, card["ts"])
+    assert reminder["text"].startswith("⏰ Waiting 1 d, past the P")
+
+
 def test_a_started_worker_fetches_and_posts_at_once(sqlite_engine: Engine, fake: FakeSlack) -> None:
     make_watch(sqlite_engine)
     source = ScriptedSource(FetchResult([make_fetched()], {}))
@@ -104,4 +121,5 @@ def test_each_chore_runs_on_its_tick_and_never_overlaps_itself(
         "fetch_due": (FETCH_TICK_S, 1, True),
         "post_pending": (POST_TICK_S, 1, True),
         "wake_snoozed": (WAKE_TICK_S, 1, True),
+        "remind_overdue": (SLA_TICK_S, 1, True),
     }
