@@ -27,6 +27,9 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
 DEFAULT_RETRY_AFTER_S = 60.0
 ERROR_SNIPPET_BYTES = 200
+# One GET, retries, redirects and body included, ends within this: a network that trickles
+# its answer a byte at a time can't hold a fetch (and the watches waiting behind it) for long.
+REQUEST_DEADLINE_S = 60.0
 RATE_LIMIT_BODY_BYTES = 4096
 # Credentials never follow a redirect to another origin.
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -57,6 +60,7 @@ class HttpGetter:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     allow_private: bool = False
+    deadline_s: float = REQUEST_DEADLINE_S
 
     def get(
         self,
@@ -66,15 +70,19 @@ class HttpGetter:
         headers: Mapping[str, str] | None = None,
         ok_statuses: frozenset[int] = frozenset({200}),
     ) -> Page:
-        """GET `url`, retrying timeouts and 5xx with jittered backoff; raise SourceError."""
+        """GET `url`, retrying timeouts and 5xx with jittered backoff; raise SourceError.
+
+        Everything (attempts, redirects, reading the body) ends within `deadline_s`.
+        """
         attempt = 0
+        deadline = time.monotonic() + self.deadline_s
         while True:
             try:
-                return self._get_following_redirects(url, params, headers, ok_statuses)
+                return self._get_following_redirects(url, params, headers, ok_statuses, deadline)
             except _Retryable as exc:
-                if attempt >= self.retries:
-                    raise SourceError(str(exc)) from (exc.__cause__ or exc)
                 delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311
+                if attempt >= self.retries or time.monotonic() + delay > deadline:
+                    raise SourceError(str(exc)) from (exc.__cause__ or exc)
                 log.info("%s: %s; retrying in %.1f s", self.network, exc, delay)
                 self.sleep(delay)
                 attempt += 1
@@ -85,9 +93,10 @@ class HttpGetter:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         ok_statuses: frozenset[int],
+        deadline: float,
     ) -> Page:
         for _hop in range(MAX_REDIRECTS + 1):
-            page_or_next = self._get_once(url, params, headers, ok_statuses)
+            page_or_next = self._get_once(url, params, headers, ok_statuses, deadline)
             if isinstance(page_or_next, Page):
                 return page_or_next
             if _origin(page_or_next) != _origin(url) and headers:
@@ -105,8 +114,13 @@ class HttpGetter:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         ok_statuses: frozenset[int],
+        deadline: float,
     ) -> Page | str:
         """One request: a Page, or the next URL of a redirect."""
+        if time.monotonic() > deadline:
+            raise SourceError(
+                f"{self.network}: gave up on {_short(url)} after {self.deadline_s:g} s"
+            )
         try:
             # Redirects are followed by `get`, never by httpx, whatever the client's setting:
             # httpx would read each redirect's body uncapped, keep Proxy-Authorization across
@@ -132,7 +146,13 @@ class HttpGetter:
                         f"{self.network} answered HTTP {status} for {_short(url)}: "
                         f"{snippet.decode('utf-8', 'replace')!r}"
                     )
-                body = read_capped(response, self.max_body_bytes, cut=False, network=self.network)
+                body = read_capped(
+                    response,
+                    self.max_body_bytes,
+                    cut=False,
+                    network=self.network,
+                    deadline=deadline,
+                )
                 return Page(str(response.url), status, response.headers, body, response.links)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{self.network} timed out on {_short(url)}") from exc
@@ -208,15 +228,28 @@ def _short(url: str) -> str:
 
 
 def read_capped(
-    response: httpx.Response, cap: int, *, cut: bool, network: str = "the network"
+    response: httpx.Response,
+    cap: int,
+    *,
+    cut: bool,
+    network: str = "the network",
+    deadline: float | None = None,
 ) -> bytes:
-    """Read at most `cap` bytes of the decoded body; past the cap, cut it or refuse it."""
+    """Read at most `cap` bytes of the decoded body; past the cap, cut it or refuse it.
+
+    Past `deadline` (a `time.monotonic()` value) the read is abandoned: SourceError.
+    """
     declared = response.headers.get("content-length", "")
     if not cut and declared.isdigit() and int(declared) > cap:
         raise SourceError(f"{network} sent {declared} bytes, over the {cap}-byte cap")
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
+        if deadline is not None and time.monotonic() > deadline:
+            raise SourceError(
+                f"{network} was still sending {response.url} after {size} bytes at the "
+                "deadline; gave up (a network trickling its answer)"
+            )
         chunks.append(chunk)
         size += len(chunk)
         if size > cap:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -189,3 +192,39 @@ def test_a_retry_that_succeeds_returns_the_page(getter: Callable[..., HttpGetter
 
     assert page.body == b"ok"
     assert len(sleeps) == 1
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers with a body it sends a byte at a time, slowly: a network that trickles."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass  # the client gave up
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_trickled_answer_is_abandoned_at_the_requests_deadline() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        with httpx.Client(timeout=5) as client:
+            getter = HttpGetter("Feeds", client, allow_private=True, deadline_s=0.5)
+            # Each byte comes well within the read timeout: only the deadline stops the read
+            # (which would otherwise end, complete, after 50 s).
+            with pytest.raises(SourceError, match=r"still sending .* at the deadline"):
+                getter.get(f"http://127.0.0.1:{server.server_port}/feed")
+    finally:
+        server.shutdown()
+        server.server_close()
