@@ -33,16 +33,18 @@ and the words refine (polarity = 0.7 · stars + 0.3 · words; the label from the
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import math
 import re
+import sys
+import types
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from operator import mul
 from typing import Any, Literal
 
-from textblob.en import sentiment as textblob_lexicon
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     SentimentIntensityAnalyzer,
 )
@@ -326,7 +328,7 @@ def _features(plain: str, link: bool) -> Features:
     tokens = _TOKEN.findall(cleaned.lower())
     # TextBlob's own lexicon and rules, on our tokens: its tokenizer knows no hashtags or
     # emoji and costs as much as everything else here.
-    polarity, subjectivity = (float(v) for v in textblob_lexicon(_textblob_tokens(tokens)))
+    polarity, subjectivity = (float(v) for v in _textblob()(_textblob_tokens(tokens)))
     vader = _vader().polarity_scores(cleaned)
     compound = float(vader["compound"])
     long_words = _LONG_WORD.findall(cleaned)
@@ -368,13 +370,40 @@ def shipped_model() -> SentimentModel:
 
 
 @cache
+def _textblob() -> Any:
+    """TextBlob's English sentiment lexicon and rules (`textblob.en.sentiment`), alone.
+
+    `import textblob` imports its whole toolkit (NLTK, and with it SciPy where installed):
+    1.8 s and about 100 MB for the one part used here, which needs only the standard library.
+    So the `textblob` package's own `__init__` is stood in for by an empty shell while its
+    `en` module loads; the real one loads as usual if anything else imports `textblob`.
+    """
+    if "textblob" in sys.modules:
+        from textblob.en import sentiment
+
+        return sentiment
+    spec = importlib.util.find_spec("textblob")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("textblob is not installed")
+    shell = types.ModuleType("textblob")
+    shell.__path__ = list(spec.submodule_search_locations)
+    sys.modules["textblob"] = shell
+    try:
+        from textblob.en import sentiment
+    finally:
+        if sys.modules.get("textblob") is shell:
+            del sys.modules["textblob"]
+    return sentiment
+
+
+@cache
 def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
 @cache
 def _known_words() -> frozenset[str]:
-    return frozenset(_vader().lexicon) | frozenset(textblob_lexicon.keys())
+    return frozenset(_vader().lexicon) | frozenset(_textblob().keys())
 
 
 def _triple(values: Any) -> tuple[float, float, float]:
