@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from bot.compose import open_deps, open_engine, open_sources, require_schema
 from bot.config import Settings
@@ -163,23 +164,28 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Serve Bolt over HTTP on /slack/events, with /healthz."""
-    from bot.slack.web import build_wsgi, make_http_server
+    """Serve Bolt over HTTP on /slack/events, with /healthz, through gunicorn."""
+    from bot.slack.web import build_wsgi, serve
     from handlers.app import build_app
 
     if not settings.slack_configured or settings.slack_signing_secret is None:
         print("HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.", file=sys.stderr)
         return 2
-    with open_deps(settings) as deps:
-        app = build_app(deps, listener_client(settings))
-        server = make_http_server(build_wsgi(app, deps.engine), args.host, args.port)
-        print(f"overheard is serving on http://{args.host}:{server.server_port}/slack/events")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+    require_schema(settings)
+    secret = settings.slack_signing_secret.get_secret_value()
+    held: list[contextlib.ExitStack] = []
+
+    def load() -> Any:
+        """Built in the server's worker process: database pools and clients don't cross a fork."""
+        stack = contextlib.ExitStack()
+        held.append(stack)  # open for the worker's life; the process exit closes them
+        deps = stack.enter_context(open_deps(settings))
+        return build_wsgi(
+            build_app(deps, listener_client(settings)), deps.engine, signing_secret=secret
+        )
+
+    print(f"overheard is serving on http://{args.host}:{args.port}/slack/events")
+    serve(load, args.host, args.port, threads=args.threads)
     return 0
 
 
@@ -278,6 +284,9 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="HTTP mode: /slack/events and /healthz")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a web dyno listens on all)
+    serve.add_argument(
+        "--threads", type=int, default=32, help="requests served at once (default 32)"
+    )
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="the scheduler alone")
     worker.add_argument("--once", action="store_true", help="run what is due once, then exit")

@@ -160,7 +160,11 @@ def running_app(deps: Deps, fake: FakeSlack) -> Iterator[SlackApp]:
     SLACK_API_URL=fake.base_url.
     """
     app = build_app(deps, listener_client(deps.settings))
-    server = make_http_server(build_wsgi(app, deps.engine), "127.0.0.1", 0)
+    secret = deps.settings.slack_signing_secret
+    wsgi = build_wsgi(
+        app, deps.engine, signing_secret=secret.get_secret_value() if secret else None
+    )
+    server = make_http_server(wsgi, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -64,9 +64,9 @@ def test_a_claim_from_another_organisation_changes_nothing(
 
     # The same click from a member of the workspace goes through, and only theirs.
     slack.block_action(button, user="UALICE", channel=CHANNEL, message_ts=card.message_ts)
-    wait_for(lambda: get_card(deps.engine, card_id).state == CardState.CLAIMED)
+    wait_for(lambda: len(slack.fake.calls_to("chat.update")) == 1)  # the card, updated once
     assert get_card(deps.engine, card_id).claimed_by == "UALICE"
-    assert len(slack.fake.calls_to("chat.update")) == 1
+    assert get_card(deps.engine, card_id).state == CardState.CLAIMED
     assert [e for e in slack.fake.ephemerals if e["user"] == "UGUEST"] == []
 
 
@@ -91,3 +91,20 @@ def test_a_command_from_another_organisation_is_answered_with_a_refusal(
     reply = slack.signed_post(foreign)
     assert reply.status_code == 200
     assert "another organisation" in reply.json()["text"]
+
+
+def test_an_unexpected_failure_tells_the_person_who_clicked_with_an_error_id(
+    app: tuple[SlackApp, Deps], caplog: pytest.LogCaptureFixture
+) -> None:
+    slack, _ = app
+    broken = {"action_id": ids.CLAIM, "value": "2147483648abc", "type": "button"}
+
+    response = slack.block_action(broken, user="UALICE", channel=CHANNEL)
+
+    assert response.status_code == 200
+    wait_for(lambda: len(slack.fake.responses) == 1)
+    (told,) = slack.fake.responses
+    assert "something failed on overheard's side" in told["text"]
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    error_id = told["text"].rsplit("`", 2)[-2]
+    assert f"error id {error_id}" in caplog.text  # the same id is in the log, with the trace
