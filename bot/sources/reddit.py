@@ -35,7 +35,7 @@ from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, Profiles, ProfileUrl, Setting, SourceKit
 from bot.text import clean_text
 
 # An account's fullname: "t2_" and its base-36 id.
@@ -108,6 +108,17 @@ REDDIT = Network(
     build=_build,
     dialect=Dialect(or_operator=True, exclude="NOT ", site="site:"),
     settings=(BASE_URL, AUTH_URL, CLIENT_ID, CLIENT_SECRET, USER_AGENT),
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"(?:old\.|new\.|np\.|m\.)?reddit\.com",
+                path=r"/(?:user|u)/(?P<handle>[^/?#]+)(?:[/?].*)?",
+            ),
+        ),
+        handle=r"[A-Za-z0-9_-]{3,20}",
+        example="spez",
+        lookup_settings=(CLIENT_ID, CLIENT_SECRET),
+    ),
 )
 
 
