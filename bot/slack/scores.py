@@ -35,7 +35,7 @@ from bot.text import clean_text
 SECTION_MAX = 3000
 CONTEXT_MAX = 2000
 NAME_MAX_CHARS = 100
-HANDLE_MAX_CHARS = 120
+HANDLE_SHOWN_CHARS = 120
 SNIPPET_MAX_CHARS = 90
 FALLBACK_MAX_CHARS = 300
 LINK_URL_MAX_CHARS = 1000
@@ -74,7 +74,7 @@ def build_found_cards(found: Found, *, now: datetime) -> Message:
 def build_looking_up(handle: str, networks: Sequence[str]) -> Message:
     """The acknowledgement while a handle is looked up live."""
     where = _names(networks, "and")
-    text = f"Looking up @{escaped_within(handle, HANDLE_MAX_CHARS)} on {where}…"
+    text = f"Looking up @{escaped_within(handle, HANDLE_SHOWN_CHARS)} on {where}…"
     return _plain_message(text)
 
 
@@ -83,7 +83,7 @@ def build_lookup_answer(lookup: Lookup, *, now: datetime) -> Message:
     problems = [f"{network_name(a.network)} {a.problem}." for a in lookup.problems if a.problem]
     if lookup.reports:
         return build_score_cards(lookup.reports, now=now, notes=problems)
-    handle = escaped_within(lookup.handle, HANDLE_MAX_CHARS)
+    handle = escaped_within(lookup.handle, HANDLE_SHOWN_CHARS)
     lines = []
     if lookup.not_found:
         lines.append(f"No one called {handle} on {_names(lookup.not_found, 'or')}.")
@@ -136,7 +136,7 @@ def _card(report: AuthorReport, *, now: datetime, shareable: bool) -> list[Block
 
 def _headline(author: Author) -> str:
     name = _line(author.display_name or author.handle, NAME_MAX_CHARS) or "unknown author"
-    handle = _line(author.handle, HANDLE_MAX_CHARS)
+    handle = _line(author.handle, HANDLE_SHOWN_CHARS)
     network = escaped_within(network_name(author.network), 50)
     url = safe_http_url(author.url, max_chars=LINK_URL_MAX_CHARS)
     who = f"*{name}* ({handle}) on {network}"
@@ -252,7 +252,7 @@ def _fallback(reports: Sequence[AuthorReport]) -> str:
     for report in reports:
         author = report.author
         reach = "not scored yet" if author.score is None else f"{author.score}/100"
-        handle = _line(author.handle, HANDLE_MAX_CHARS)
+        handle = _line(author.handle, HANDLE_SHOWN_CHARS)
         parts.append(f"{handle} on {escaped_within(network_name(author.network), 50)}: {reach}")
     return fit_mrkdwn("Reach of " + "; ".join(parts), FALLBACK_MAX_CHARS)
 
