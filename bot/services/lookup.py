@@ -10,6 +10,7 @@ scores authors, so the next /score answers at once.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from bot.services.authors import HANDLE_MAX_CHARS, upsert_author
 from bot.services.deps import Deps
 from bot.services.reach import AuthorReport, find_stored_authors, report_author
 from bot.sources import REGISTRY, Registry
-from bot.sources.base import FetchedAuthor, Source, SourceError
+from bot.sources.base import FetchedAuthor, RateLimited, Source, SourceError
 from bot.sources.network import Network, Profiles
 from bot.store.db import session_scope
 
@@ -236,6 +237,9 @@ def _answer(key: str, future: Future[FetchedAuthor | None]) -> NetworkAnswer:
         return NetworkAnswer(key, problem="did not answer in time")
     try:
         return NetworkAnswer(key, author=future.result())
+    except RateLimited as exc:
+        wait_s = max(1, math.ceil(exc.retry_after_s))
+        return NetworkAnswer(key, problem=f"asked overheard to slow down; try again in {wait_s} s")
     except SourceError as exc:
         log.warning("profile lookup on %s failed: %s", key, exc)
         return NetworkAnswer(key, problem="answered with an error; try again in a while")

@@ -26,7 +26,7 @@ from bot.services.lookup import (
 )
 from bot.slack.chat import ConsoleChat
 from bot.sources import NETWORKS, build_sources
-from bot.sources.base import FetchedAuthor, Source, SourceError
+from bot.sources.base import FetchedAuthor, RateLimited, Source, SourceError
 from bot.store.db import session_scope
 from bot.store.models import Author, AuthorScore
 from tests.conftest import Clock, make_settings
@@ -287,14 +287,19 @@ class Failing(Stuck):
         raise SourceError("HTTP 500")
 
 
+class Limited(Stuck):
+    def fetch_author(self, handle: str) -> FetchedAuthor | None:
+        raise RateLimited("HTTP 429", retry_after_s=41.2)
+
+
 def test_networks_are_asked_in_parallel_within_a_bounded_time() -> None:
-    stuck, failing = Stuck(), Failing()
+    stuck, failing, limited = Stuck(), Failing(), Limited()
     started = time.monotonic()
     try:
         answers = ask_networks(
             "pg",
-            ["hackernews", "mastodon"],
-            {"hackernews": stuck, "mastodon": failing},  # type: ignore[dict-item]
+            ["hackernews", "mastodon", "reddit"],
+            {"hackernews": stuck, "mastodon": failing, "reddit": limited},  # type: ignore[dict-item]
             timeout_s=0.2,
         )
     finally:
@@ -304,6 +309,7 @@ def test_networks_are_asked_in_parallel_within_a_bounded_time() -> None:
     assert [(a.network, a.author, a.problem) for a in answers] == [
         ("hackernews", None, "did not answer in time"),
         ("mastodon", None, "answered with an error; try again in a while"),
+        ("reddit", None, "asked overheard to slow down; try again in 42 s"),
     ]
 
 
