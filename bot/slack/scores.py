@@ -161,9 +161,9 @@ def _factors(author: Author) -> str:
         points = int(factor.get("points") or 0)
         total += points
         name = str(factor.get("name"))
-        lines.append(
-            f"• {escaped_within(name, 60)}: {_raw(name, factor.get('raw'))} → {points} pts"
-        )
+        raw = _raw(name, factor.get("raw"))
+        unit = "pt" if points == 1 else "pts"
+        lines.append(f"• {escaped_within(name, 60)}: {raw} → {points} {unit}")
     lines.append(f"= *{total}*")
     return fit_mrkdwn("\n".join(lines), SECTION_MAX)
 

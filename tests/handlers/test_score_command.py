@@ -171,7 +171,7 @@ def test_a_stored_author_gets_a_private_card_whose_points_add_up_to_the_score(
     shown = text_of(card)
     assert card.get("response_type", "ephemeral") == "ephemeral"
     assert f"Reach *{score}/100*" in shown
-    points = [int(p) for p in re.findall(r"→ (\d+) pts", shown)]
+    points = [int(p) for p in re.findall(r"→ (\d+) pts?\b", shown)]
     assert len(points) >= 3 and sum(points) == score
     assert "karma: 12,000 →" in shown and "account age (days): 900 →" in shown
     assert "Formula 1.0+ref.1 · confidence" in shown
@@ -251,7 +251,7 @@ def test_an_unseen_author_is_looked_up_live_stored_and_answered_through_response
     assert (network, handle) == ("hackernews", "pg")
     shown = text_of(answer)
     assert f"Reach *{score}/100*" in shown and "karma: 157,316 →" in shown
-    assert sum(int(p) for p in re.findall(r"→ (\d+) pts", shown)) == score
+    assert sum(int(p) for p in re.findall(r"→ (\d+) pts?\b", shown)) == score
     assert "Recent mentions*\nNone stored yet." in shown
     with session_scope(scoring.deps.engine) as session:
         assert [s.value for s in session.exec(select(AuthorScore))] == [score]

@@ -104,6 +104,7 @@ def test_a_verified_author_reads_yes_and_points_add_up_to_the_score() -> None:
     text = shown(build_score_cards([report(a)], now=NOW).to_slack())
 
     assert "verified: yes → " in text
+    assert "base: every author → 1 pt\\n" in text  # one point, and json.dumps escapes the newline
     assert f"= *{a.score}*" in text
 
 
