@@ -1,22 +1,30 @@
-"""Card buttons (Claim, Resolve, Dismiss, Reopen), the card's menu and the author's Mute button."""
+"""Card buttons (Claim, Resolve, Dismiss, Reopen), the card's menu, the author's Mute button
+and /score's Share button."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.services.cards import AlreadyClaimed, CardAction, CardError, act_on_card
 from bot.services.deps import Deps
 from bot.services.menu import MenuChoice, open_menu_choice
 from bot.services.mutes import mute_author
+from bot.services.reach import report_author
 from bot.slack import ids
 from bot.slack.cards import build_already_claimed_message
 from bot.slack.menu import read_menu_value
 from bot.slack.modals import build_author_message, build_menu_modal, build_muted_message
+from bot.slack.scores import build_author_gone, build_score_cards, build_share_refused
 from bot.store.db import session_scope
 
+# What Slack answers when the bot may not post in a channel (private, archived, or a DM).
+SHARE_REFUSALS = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
+)
 ACTIONS = {
     ids.CLAIM: CardAction.CLAIM,
     ids.RESOLVE: CardAction.RESOLVE,
@@ -94,6 +102,31 @@ def handle_mute_button(ack: Ack, body: dict[str, Any], client: WebClient, deps: 
     )
 
 
+def handle_share_score_button(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: Deps
+) -> None:
+    """Post a /score card in the channel it was asked in, saying who shared it."""
+    ack()
+    author_id = int(body["actions"][0]["value"])
+    user_id, channel_id = body["user"]["id"], body["channel"]["id"]
+    now = deps.clock()
+    with session_scope(deps.engine) as session:
+        report = report_author(author_id, session=session, now=now)
+    if report is None:
+        respond(**build_author_gone().to_slack(), response_type="ephemeral", replace_original=False)
+        return
+    card = build_score_cards([report], now=now, shared_by=user_id)
+    try:
+        client.chat_postMessage(
+            channel=channel_id, **card.to_slack(), unfurl_links=False, unfurl_media=False
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") not in SHARE_REFUSALS:
+            raise
+        refused = build_share_refused()
+        respond(**refused.to_slack(), response_type="ephemeral", replace_original=False)
+
+
 def handle_open_post_button(ack: Ack) -> None:
     """The 'open' link button only needs an acknowledgement."""
     ack()
@@ -106,3 +139,4 @@ def register(app: App) -> None:
     app.action(ids.CARD_MENU)(handle_card_menu)
     app.action(ids.MUTE_AUTHOR)(handle_mute_button)
     app.action(ids.OPEN_POST)(handle_open_post_button)
+    app.action(ids.SHARE_SCORE)(handle_share_score_button)

@@ -4,25 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
-from bot.services.authors import find_authors_by_handle, normalise_handle
 from bot.services.deps import Deps
+from bot.services.lookup import (
+    ScoreRequestError,
+    look_up_author,
+    parse_score_request,
+    plan_lookup,
+    stored_authors,
+)
 from bot.services.watches import list_watches
 from bot.slack import ids
-from bot.slack.views import build_help_message, build_score_message
+from bot.slack.scores import (
+    build_found_cards,
+    build_looking_up,
+    build_lookup_answer,
+    build_score_problem,
+)
+from bot.slack.views import build_help_message
 from bot.store.db import session_scope
 
 
-def handle_score_command(ack: Ack, command: dict[str, Any], deps: Deps) -> None:
-    """Answer `/score HANDLE` privately with the author's reach and its breakdown."""
-    handle = normalise_handle(command.get("text", ""))
-    if not handle:
-        ack(text="Usage: `/score HANDLE`, for example `/score pg`.")
+def handle_score_command(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    """Answer `/score HANDLE [network]` privately: a stored author at once, else look them up."""
+    try:
+        request = parse_score_request(command.get("text") or "")
+        with session_scope(deps.engine) as session:
+            found = stored_authors(request, session=session, now=deps.clock())
+        if found.reports:
+            ack(**build_found_cards(found, now=deps.clock()).to_slack())
+            return
+        networks = plan_lookup(request, deps.sources)
+    except ScoreRequestError as exc:
+        ack(**build_score_problem(str(exc)).to_slack())
         return
-    with session_scope(deps.engine) as session:
-        authors = find_authors_by_handle(handle, session=session)
-    ack(**build_score_message(handle, authors).to_slack())
+    ack(**build_looking_up(request.handle, networks).to_slack())
+    lookup = look_up_author(request.handle, networks, deps)
+    answer = build_lookup_answer(lookup, now=deps.clock())
+    respond(**answer.to_slack(), response_type="ephemeral", replace_original=True)
 
 
 def handle_overheard_command(ack: Ack, deps: Deps) -> None:

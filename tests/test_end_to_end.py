@@ -439,10 +439,12 @@ def test_score_command_answers_privately_with_the_breakdown(slack: Slack) -> Non
     assert response.json().get("response_type", "ephemeral") == "ephemeral"
 
 
-def test_score_for_someone_never_seen_says_so(slack: Slack) -> None:
+def test_score_for_a_slack_mention_says_it_is_no_handle(slack: Slack) -> None:
     response = slack.command("/score", "<!channel>")
 
-    assert "No author called &lt;!channel&gt;" in json.dumps(response.json())
+    reply = json.dumps(response.json())
+    assert "That's a Slack mention, not a social handle" in reply
+    assert "<!channel>" not in reply
 
 
 def test_healthz_reports_the_database(slack: Slack) -> None:

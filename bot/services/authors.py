@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -130,21 +129,5 @@ def score_history(author_id: int, *, session: Session) -> list[AuthorScore]:
     """Every score the author has had, oldest first."""
     stmt = (
         select(AuthorScore).where(AuthorScore.author_id == author_id).order_by(col(AuthorScore.id))
-    )
-    return list(session.exec(stmt))
-
-
-def normalise_handle(raw: str) -> str:
-    """Turn what someone typed after /score into a handle: no @, no spaces, no Slack markup."""
-    handle = raw.strip().split()[0] if raw.strip() else ""
-    return handle.lstrip("@")[:HANDLE_MAX_CHARS]
-
-
-def find_authors_by_handle(handle: str, *, session: Session) -> list[Author]:
-    """Every stored author with this handle on any network, case-insensitively, best score first."""
-    stmt = (
-        select(Author)
-        .where(func.lower(Author.handle) == handle.lower())
-        .order_by(col(Author.score).desc().nulls_last(), col(Author.id))
     )
     return list(session.exec(stmt))

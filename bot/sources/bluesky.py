@@ -38,7 +38,7 @@ from bot.sources.fields import iso_time, opt_count, opt_str
 from bot.sources.http import load_json_object
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, Profiles, ProfileUrl, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,15 @@ BLUESKY = Network(
     build=_build,
     dialect=Dialect(exclude="-", sigils=True),
     settings=(BASE_URL, HANDLE, APP_PASSWORD),
+    profiles=Profiles(
+        urls=(ProfileUrl(host=r"bsky\.app", path=r"/profile/(?P<handle>[^/?#]+)(?:[/?].*)?"),),
+        # A domain name, or the account's DID.
+        handle=r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}"
+        r"|did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}",
+        example="name.bsky.social",
+        lookup_settings=(HANDLE, APP_PASSWORD),  # profiles are read signed in
+        aliases=("bsky",),
+    ),
 )
 
 

@@ -20,7 +20,7 @@ from bot.sources.base import (
 from bot.sources.fields import epoch_time, iso_time, opt_int, opt_str
 from bot.sources.http import load_json_object
 from bot.sources.httpsource import HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, Profiles, ProfileUrl, Setting, SourceKit
 from bot.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,17 @@ HACKER_NEWS = Network(
     build=_build,
     dialect=Dialect(exclude="-"),
     settings=(BASE_URL,),  # the API needs no credentials
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"news\.ycombinator\.com",
+                path=r"/(?:user|submitted|threads)\?(?:.*&)?id=(?P<handle>[^&#]*)(?:&.*)?",
+            ),
+        ),
+        handle=r"[A-Za-z0-9_-]{2,15}",
+        example="pg",
+        aliases=("hn",),
+    ),
 )
 
 

@@ -39,7 +39,7 @@ from bot.sources.base import (
 from bot.sources.fields import http_url, iso_time, opt_count, opt_str
 from bot.sources.http import Page, load_json, load_json_object
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, Profiles, ProfileUrl, Setting, SourceKit
 from bot.text import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,24 @@ MASTODON = Network(
     build=_build,
     dialect=Dialect(sigils=True),
     settings=(BASE_URL, ACCESS_TOKEN),
+    # Profiles live on every server; the configured server looks up `user@domain` publicly.
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"[a-z0-9-]+(?:\.[a-z0-9-]+)+",
+                path=r"/@(?P<user>[^/?#@]+)@(?P<domain>[^/?#@]+)(?:[/?].*)?",
+                handle="{user}@{domain}",
+            ),
+            ProfileUrl(
+                host=r"[a-z0-9-]+(?:\.[a-z0-9-]+)+",
+                path=r"/(?:@|users/)(?P<user>[^/?#@]+)(?:[/?].*)?",
+                handle="{user}@{host}",
+            ),
+        ),
+        handle=r"[A-Za-z0-9_]{1,30}(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?",
+        example="Gargron@mastodon.social",
+        any_host=True,
+    ),
 )
 
 

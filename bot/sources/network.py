@@ -8,6 +8,7 @@ host, what the network is called on a card) is read from there, never from a lis
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -65,6 +66,42 @@ class Dialect:
     site: str | None = None  # the operator for a linked site, e.g. "url:"
     lang: str | None = None  # the operator for a language, e.g. "lang:"
     whole_feed: bool = False  # hands over a whole feed, unsearched: read once, filtered here
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUrl:
+    """One way a network writes a profile's address, and how the handle is read from it."""
+
+    host: str  # a pattern for the whole host name, lower-cased and without "www."
+    path: str  # a pattern for the whole path, with "?query" after it when there is one
+    handle: str = "{handle}"  # the source's handle, from the patterns' groups and {host}
+
+    def handle_in(self, host: str, path: str) -> str | None:
+        """The handle this address names, or None when it is not one of these addresses."""
+        on_host = re.fullmatch(self.host, host)
+        on_path = re.fullmatch(self.path, path)
+        if on_host is None or on_path is None:
+            return None
+        return self.handle.format_map({"host": host, **on_host.groupdict(), **on_path.groupdict()})
+
+
+@dataclass(frozen=True, slots=True)
+class Profiles:
+    """A network's author profiles: how they are addressed, and whether /score may ask for one."""
+
+    urls: tuple[ProfileUrl, ...]
+    handle: str  # a pattern for the whole of a handle on this network, as its source spells it
+    example: str  # a handle, for people: "pg", "name.bsky.social"
+    # The settings the source's profile call needs (a public profile call needs none).
+    lookup_settings: tuple[Setting, ...] = ()
+    # Why profiles are never asked for live, when they are not (a lookup X bills).
+    no_lookup: str | None = None
+    aliases: tuple[str, ...] = ()  # other names people type for the network ("twitter")
+    any_host: bool = False  # profiles live on any server (Mastodon): other networks match first
+
+    def fits(self, handle: str) -> bool:
+        """True when `handle` is shaped like a handle of this network."""
+        return re.fullmatch(self.handle, handle) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +165,7 @@ class Network:
     recheck: bool = True
     # Fetches share a concurrency limit per host of this option's URL (feeds), else per network.
     host_option: str | None = None
+    profiles: Profiles | None = None  # None: authors here have no profiles (feeds, reviews)
 
     def create(self, kit: SourceKit) -> Source:
         """Build this network's source; its factory may read only the settings declared here."""
@@ -201,6 +239,27 @@ class Registry:
     def options(self) -> tuple[tuple[Network, WatchOption], ...]:
         """Every network's per-watch options, with the network that declares each."""
         return tuple((n, o) for n in self._shown for o in n.options)
+
+    def named(self, name: str) -> Network | None:
+        """The network users pick that `name` means: its key, its name or an alias, any case."""
+        wanted = "".join(name.split()).lower()
+        for network in self._shown:
+            aliases = network.profiles.aliases if network.profiles else ()
+            spellings = {network.key, "".join(network.name.split()).lower(), *aliases}
+            if wanted in spellings:
+                return network
+        return None
+
+    def profile_at(self, host: str, path: str) -> tuple[Network, str] | None:
+        """The network and handle a profile address names, or None when it names none."""
+        host = host.lower().removeprefix("www.")
+        pairs = [(n, n.profiles) for n in self._shown if n.profiles is not None]
+        for network, profiles in sorted(pairs, key=lambda pair: pair[1].any_host):
+            for url in profiles.urls:
+                handle = url.handle_in(host, path)
+                if handle is not None:
+                    return network, handle
+        return None
 
     def build_sources(self, kit: SourceKit) -> dict[str, Source]:
         """A source for each network users pick from, keyed by network key."""

@@ -49,7 +49,16 @@ from bot.sources.fields import epoch_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, Page, load_json_object, retry_after_s
 from bot.sources.http import post as http_post
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, OptionError, Setting, SourceKit, WatchOption
+from bot.sources.network import (
+    Dialect,
+    Network,
+    OptionError,
+    Profiles,
+    ProfileUrl,
+    Setting,
+    SourceKit,
+    WatchOption,
+)
 from bot.text import clean_text
 
 # An account's fullname: "t2_" and its base-36 id.
@@ -154,6 +163,17 @@ REDDIT = Network(
     dialect=Dialect(or_operator=True, exclude="NOT ", site="site:"),
     options=(SUBREDDITS,),
     settings=(BASE_URL, AUTH_URL, CLIENT_ID, CLIENT_SECRET, USER_AGENT),
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"(?:old\.|new\.|np\.|m\.)?reddit\.com",
+                path=r"/(?:user|u)/(?P<handle>[^/?#]+)(?:[/?].*)?",
+            ),
+        ),
+        handle=r"[A-Za-z0-9_-]{3,20}",
+        example="spez",
+        lookup_settings=(CLIENT_ID, CLIENT_SECRET),
+    ),
 )
 
 

@@ -34,6 +34,8 @@ from bot.sources.httpsource import HttpOptions, HttpSource
 from bot.sources.network import (
     Network,
     OptionError,
+    Profiles,
+    ProfileUrl,
     Setting,
     SourceKit,
     WatchOption,
@@ -62,6 +64,7 @@ _LOCAL_SITE = re.compile(r"^(?P<lang>[a-z]{2})\.stackoverflow$")
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds")
 # What a watch may store; a fetch also lower-cases what it is given.
 _WATCH_SITE = re.compile(r"^[a-z0-9.-]{2,64}$")
+_PROFILE_PATH = r"/users/(?P<user_id>[0-9]{1,12})(?:[/?].*)?"
 BASE_URL = Setting("OVERHEARD_STACKEXCHANGE_URL")
 KEY = Setting("STACKEXCHANGE_KEY")  # optional: raises the daily quota
 
@@ -112,6 +115,29 @@ STACK_EXCHANGE = Network(
     build=_build,
     options=(SITE,),
     settings=(BASE_URL, KEY),
+    # An author is `<user id>@<site>`, read from the site's profile address.
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"(?P<site>stackoverflow|serverfault|superuser|askubuntu|stackapps)\.com",
+                path=_PROFILE_PATH,
+                handle="{user_id}@{site}",
+            ),
+            ProfileUrl(
+                host=r"(?P<lang>[a-z]{2})\.stackoverflow\.com",
+                path=_PROFILE_PATH,
+                handle="{user_id}@{lang}.stackoverflow",
+            ),
+            ProfileUrl(
+                host=r"(?P<site>[a-z0-9-]+)\.stackexchange\.com",
+                path=_PROFILE_PATH,
+                handle="{user_id}@{site}",
+            ),
+        ),
+        handle=r"[0-9]{1,12}@[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?",
+        example="22656@stackoverflow",
+        aliases=("stackoverflow", "so"),
+    ),
 )
 
 

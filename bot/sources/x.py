@@ -35,7 +35,7 @@ from bot.sources.base import (
 from bot.sources.fields import iso_time, opt_float, opt_int, opt_str
 from bot.sources.http import ERROR_SNIPPET_BYTES, load_json_object
 from bot.sources.httpsource import HttpOptions, HttpSource
-from bot.sources.network import Dialect, Network, Setting, SourceKit
+from bot.sources.network import Dialect, Network, Profiles, ProfileUrl, Setting, SourceKit
 from bot.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,22 @@ X = Network(
         or_operator=True, exclude="-", sigils=True, author="from:", site="url:", lang="lang:"
     ),
     settings=(BASE_URL, BEARER_TOKEN),
+    profiles=Profiles(
+        urls=(
+            ProfileUrl(
+                host=r"(?:mobile\.)?(?:x|twitter)\.com",
+                # A post's address names its author too; the site's own pages name no one.
+                path=r"/(?!(?:home|explore|search|i|intent|share|settings|notifications|messages"
+                r"|hashtag|compose|login|signup|tos|privacy)(?:[/?]|$))"
+                r"(?P<handle>[^/?#]+)(?:[/?].*)?",
+            ),
+        ),
+        handle=r"[A-Za-z0-9_]{1,15}",
+        example="jack",
+        no_lookup="X bills every profile lookup, so X authors are scored from the posts overheard "
+        "reads",
+        aliases=("twitter",),
+    ),
 )
 
 

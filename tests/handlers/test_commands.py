@@ -29,21 +29,25 @@ def answer(ack: FakeAck) -> str:
     return json.dumps(reply, ensure_ascii=False)
 
 
+def no_respond(**kwargs: object) -> None:
+    raise AssertionError(f"answered through response_url: {kwargs}")
+
+
 @pytest.mark.parametrize("text", ["", "   ", "@"])
 def test_score_without_a_handle_answers_with_how_to_use_it(slack: Workspace, text: str) -> None:
     ack = FakeAck()
 
-    handle_score_command(ack, command(text), slack.deps)
+    handle_score_command(ack, command(text), no_respond, slack.deps)
 
-    assert ack.calls == [{"text": "Usage: `/score HANDLE`, for example `/score pg`."}]
+    assert "Usage: `/score HANDLE [network]` or `/score PROFILE-LINK`" in answer(ack)
 
 
-def test_score_for_a_handle_never_seen_says_so(slack: Workspace) -> None:
+def test_score_for_a_handle_never_seen_and_no_network_to_ask_says_so(slack: Workspace) -> None:
     ack = FakeAck()
 
-    handle_score_command(ack, command("nobody"), slack.deps)
+    handle_score_command(ack, command("nobody"), no_respond, slack.deps)
 
-    assert "No author called nobody has been seen yet" in answer(ack)
+    assert "No author called “nobody” has been seen yet" in answer(ack)
 
 
 def test_score_for_a_known_author_in_any_case_shows_the_reach_and_its_factors(
@@ -59,11 +63,11 @@ def test_score_for_a_known_author_in_any_case_shows_the_reach_and_its_factors(
         )
     ack = FakeAck()
 
-    handle_score_command(ack, command("@fernwood and more words"), slack.deps)
+    handle_score_command(ack, command("@fernwood on hacker news"), no_respond, slack.deps)
 
     reply = answer(ack)
-    assert f"reach *{author.score}/100*" in reply
-    assert "Hacker News" in reply and "karma 12,000" in reply
+    assert f"Reach *{author.score}/100*" in reply
+    assert "(Fernwood) on Hacker News" in reply
     assert re.search(r"karma: 12,000 → \d+ pts", reply)
 
 
