@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.services.deps import Deps
 from bot.slack.admins import AdminCheck
-from handlers import actions, commands, events, views
+from handlers import actions, commands, events, home, views
 
 log = logging.getLogger(__name__)
 
@@ -42,5 +42,6 @@ def build_app(deps: Deps, client: WebClient) -> App:
     actions.register(app)
     commands.register(app)
     events.register(app)
+    home.register(app)
     views.register(app)
     return app

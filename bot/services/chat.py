@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.store.models import Author, Card, EventKind, Mention
+from bot.store.models import AdminNotice, Author, Card, EventKind, Mention
+
+if TYPE_CHECKING:
+    from bot.services.home import HomeData
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class ChatRateLimited(ChatError):
 
 
 class ChatBackend(Protocol):
-    """Posting, updating and finding cards, and noting changes in their threads."""
+    """Posting, updating and finding cards, noting changes in their threads; the Home; DMs."""
 
     def post_card(
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
@@ -67,4 +70,16 @@ class ChatBackend(Protocol):
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Say in the card's thread who changed it and how."""
+        ...
+
+    def home_fingerprint(self, home: HomeData) -> str:
+        """A short digest of the Home `home` renders to: equal digests, equal Homes."""
+        ...
+
+    def publish_home(self, user_id: str, home: HomeData) -> None:
+        """Show `home` on the user's Home tab."""
+        ...
+
+    def send_notice(self, user_id: str, notice: AdminNotice) -> None:
+        """Send an admin notice to one person by direct message."""
         ...

@@ -1,4 +1,4 @@
-"""The worker's clock: fetch what is due, wake snoozed cards and drain the outbox, on a tick."""
+"""The worker's clock: fetch what is due, wake snoozed cards, drain the outbox, refresh Homes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.fetching import run_due_fetches
+from bot.services.home import refresh_homes
+from bot.services.notices import send_unsent_notices
 from bot.services.poster import Poster
 
 log = logging.getLogger(__name__)
@@ -20,11 +22,19 @@ FETCH_TICK_S = 15
 POST_TICK_S = 2
 # A snooze ends within this many seconds of its time.
 WAKE_TICK_S = 30
+# An open Home shows a change within this many seconds.
+HOME_TICK_S = 30
 
 
 def wake_snoozed_cards(deps: Deps) -> list[int]:
     """Bring back the snoozed cards whose time has come; return their ids."""
     return wake_due_cards(deps.chat, engine=deps.engine, now=deps.clock())
+
+
+def refresh_home_tabs(deps: Deps) -> list[str]:
+    """DM admins the notices they haven't had, then re-publish the Homes that changed."""
+    send_unsent_notices(deps)
+    return refresh_homes(deps)
 
 
 def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
@@ -54,6 +64,14 @@ def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
         args=[deps],
         seconds=WAKE_TICK_S,
         id="wake_snoozed",
+        **common,
+    )
+    scheduler.add_job(
+        refresh_home_tabs,
+        "interval",
+        args=[deps],
+        seconds=HOME_TICK_S,
+        id="refresh_homes",
         **common,
     )
     return scheduler
