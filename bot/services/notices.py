@@ -29,8 +29,8 @@ FIXES = {
         "Invite it: type /invite @overheard in that channel."
     ),
     "channel_not_found": (
-        "Channel {channel} was not found: it was deleted, or it is private and overheard was "
-        "never invited. Invite it (/invite @overheard in the channel) or give the watch "
+        "Slack can't find channel {channel}: it was deleted, or it is private and overheard "
+        "was never invited. Invite it (/invite @overheard in that channel), or give the watch "
         "another channel."
     ),
     "is_archived": (

@@ -200,9 +200,10 @@ def _watches(page: Page[WatchStatus]) -> list[Block]:
 
 
 def notice_text(notice: AdminNotice) -> str:
-    """A notice's message in mrkdwn, its channel as a channel mention."""
+    """A notice's message in mrkdwn, its channel as a channel mention where Slack knows it."""
     text = escape_mrkdwn(notice.message)
-    if notice.channel_id and _CHANNEL_ID.match(notice.channel_id):
+    known = notice.kind != "channel_not_found"  # Slack would show an unknown channel's link
+    if known and notice.channel_id and _CHANNEL_ID.match(notice.channel_id):
         text = text.replace(f"channel {notice.channel_id}", f"<#{notice.channel_id}>")
     return text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -56,6 +57,9 @@ class HomeChat(ConsoleChat):
         return [user for user, _ in self.published]
 
 
+_external_ids = itertools.count(42000000)
+
+
 def post_cards(
     engine: Engine,
     specs: list[tuple[int | None, timedelta]],
@@ -66,7 +70,9 @@ def post_cards(
     """Store one posted card per (priority, time since posted); return their ids in order."""
     watch = make_watch(engine, channel_id=channel)
     fetched = [
-        make_fetched(external_id=f"4200{i:04d}", text=f"mention {i}", url=f"https://h.test/{i}")
+        make_fetched(
+            external_id=str(next(_external_ids)), text=f"mention {i}", url=f"https://h.test/{i}"
+        )
         for i in range(len(specs))
     ]
     with session_scope(engine) as session:
