@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import ColumnElement, Engine, UnaryExpression, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -139,18 +139,20 @@ def _snippet(mention: Mention) -> str:
 
 
 def _cards(
-    *, session: Session, now: datetime, where: Sequence[object], since: object, limit: int
+    *,
+    session: Session,
+    now: datetime,
+    where: Sequence[ColumnElement[bool]],
+    since: UnaryExpression[Any],
+    limit: int,
 ) -> list[HomeCard]:
+    """Cards as Home lines, most urgent first, then by `since` (the oldest first)."""
     stmt = (
         select(Card, Mention, Author)
         .join(Mention, col(Mention.id) == Card.mention_id)
         .outerjoin(Author, col(Author.id) == Mention.author_id)
-        .where(col(Card.message_ts).is_not(None), *where)  # type: ignore[arg-type]
-        .order_by(
-            col(Mention.priority).asc().nulls_last(),
-            since,  # type: ignore[arg-type]
-            col(Card.id),
-        )
+        .where(col(Card.message_ts).is_not(None), *where)
+        .order_by(col(Mention.priority).asc().nulls_last(), since, col(Card.id))
         .limit(limit)
     )
     lines = []
