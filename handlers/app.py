@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.services.deps import Deps
 from bot.slack.admins import AdminCheck
 from bot.slack.workspace import HomeTeam, only_home_team
-from handlers import actions, commands, events, views
+from handlers import actions, commands, events, home, views
 from handlers.reporting import report_failure, reported
 
 log = logging.getLogger(__name__)
@@ -69,5 +69,6 @@ def build_app(deps: Deps, client: WebClient) -> App:
     actions.register(app)
     commands.register(app)
     events.register(app)
+    home.register(app)
     views.register(app)
     return app

@@ -467,7 +467,7 @@ def test_a_click_is_acknowledged_before_the_slow_slack_calls_finish(slack: Slack
     wait_for(lambda: len(slack.fake.thread(CHANNEL, card.message_ts or "")) == 1)
 
 
-def test_opening_the_home_tab_publishes_the_watches_and_waiting_count(slack: Slack) -> None:
+def test_opening_the_home_tab_publishes_the_watches_and_the_queue(slack: Slack) -> None:
     run_once(slack.deps)
     event = {
         "token": "legacy",
@@ -490,7 +490,7 @@ def test_opening_the_home_tab_publishes_the_watches_and_waiting_count(slack: Sla
     assert response.status_code == 200
     wait_for(lambda: "UALICE" in slack.fake.home_views)
     home = json.dumps(slack.fake.home_views["UALICE"])
-    assert "*5* mentions are waiting" in home
+    assert "Waiting for someone to claim them (5)" in home
     assert "acme" in home and f"<#{CHANNEL}>" in home
 
 

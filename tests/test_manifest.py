@@ -49,3 +49,13 @@ def test_the_manifest_subscribes_to_the_events_the_app_listens_for(
 ) -> None:
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_admin_notices_can_reach_admins_in_the_apps_read_only_messages_tab(
+    manifest: dict[str, Any],
+) -> None:
+    app_home = manifest["features"]["app_home"]
+
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is True

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.store.models import Author, Card, EventKind, Mention
+from bot.store.models import AdminNotice, Author, Card, EventKind, Mention
+
+if TYPE_CHECKING:
+    from bot.services.home import HomeData
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ class ChatRateLimited(ChatError):
 
 
 class ChatBackend(Protocol):
-    """Posting, updating and finding cards, and noting changes in their threads."""
+    """Posting, updating and finding cards, noting changes in their threads; the Home; DMs."""
 
     def post_card(
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
@@ -88,4 +91,15 @@ class ChatBackend(Protocol):
     def post_escalation(self, view: CardView, overdue: Overdue, *, to: str) -> None:
         """Tell the escalation contact: a user group (S…) in the card's thread, shown in its
         channel too, or a channel (C…, G…) with a link to the card."""
+
+    def home_fingerprint(self, home: HomeData) -> str:
+        """A short digest of the Home `home` renders to: equal digests, equal Homes."""
+        ...
+
+    def publish_home(self, user_id: str, home: HomeData) -> None:
+        """Show `home` on the user's Home tab."""
+        ...
+
+    def send_notice(self, user_id: str, notice: AdminNotice) -> None:
+        """Send an admin notice to one person by direct message."""
         ...

@@ -20,6 +20,7 @@ from bot.services.cards import (
 )
 from bot.services.chat import CardView, ChatError, ChatRateLimited
 from bot.services.deps import Deps
+from bot.services.notices import NOTICE_KINDS, clear_channel_notices, report_problem
 from bot.services.threads import note_reply, place_card
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, EventKind, Mention
@@ -130,6 +131,8 @@ class Poster:
             self._blocked_until[channel] = self.deps.clock() + timedelta(seconds=exc.retry_after_s)
             report.deferred_channels.add(channel)
         report.failed[card_id] = exc.code
+        if exc.code in NOTICE_KINDS:  # no retry cures these soon: a person must know
+            report_problem(self.deps, exc.code, channel)
 
     def _resend_stale(self, limit: int, report: PostReport) -> None:
         """Update the cards whose change Slack missed (a failed chat.update after a click)."""
@@ -250,6 +253,8 @@ class Poster:
             session.add(row)
             if row.thread_ts != ts:
                 note_reply(row.channel_id, row.thread_ts, session=session)
+            # A card got through: whatever kept this channel's cards out is fixed.
+            clear_channel_notices(row.channel_id, session=session, now=now)
             record_event(
                 card_id,
                 kind,

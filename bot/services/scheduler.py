@@ -1,4 +1,4 @@
-"""The worker's clock: fetches, snooze wake-ups, the outbox and SLA reminders, each on a tick."""
+"""The worker's clock: fetches, snooze wake-ups, the outbox, SLA reminders and Homes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.fetching import run_due_fetches
+from bot.services.home import refresh_homes
+from bot.services.notices import send_unsent_notices
 from bot.services.poster import Poster
 from bot.services.sla import SlaReport, remind_overdue
 
@@ -23,6 +25,8 @@ POST_TICK_S = 2
 WAKE_TICK_S = 30
 # A card past its response target is reminded within this many seconds of it.
 SLA_TICK_S = 60
+# An open Home shows a change within this many seconds.
+HOME_TICK_S = 30
 
 
 def wake_snoozed_cards(deps: Deps) -> list[int]:
@@ -33,6 +37,12 @@ def wake_snoozed_cards(deps: Deps) -> list[int]:
 def remind_overdue_cards(deps: Deps) -> SlaReport:
     """Remind and escalate the unclaimed cards past their response target."""
     return remind_overdue(deps.chat, engine=deps.engine, now=deps.clock())
+
+
+def refresh_home_tabs(deps: Deps) -> list[str]:
+    """DM admins the notices they haven't had, then re-publish the Homes that changed."""
+    send_unsent_notices(deps)
+    return refresh_homes(deps)
 
 
 def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
@@ -48,7 +58,7 @@ def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
 
 
 def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with the fetch, wake, post and SLA jobs, starting at once, never overlapping."""
+    """A scheduler with every job (fetch, wake, post, SLA, Homes): started at once, never twice."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
     )
@@ -74,6 +84,14 @@ def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
         args=[deps],
         seconds=SLA_TICK_S,
         id="remind_overdue",
+        **common,
+    )
+    scheduler.add_job(
+        refresh_home_tabs,
+        "interval",
+        args=[deps],
+        seconds=HOME_TICK_S,
+        id="refresh_homes",
         **common,
     )
     return scheduler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,9 +13,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.retry import seconds_to_wait
 from bot.services.chat import CardView, ChatError, ChatRateLimited, Overdue
+from bot.services.home import HomeData
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
+from bot.slack.home import build_home_view, build_notice_message, view_fingerprint
 from bot.slack.sla import build_channel_escalation, build_group_escalation, build_reminder
-from bot.store.models import EventKind
+from bot.store.models import AdminNotice, EventKind
+
+log = logging.getLogger(__name__)
 
 # Cards carry this message metadata, so a card whose post outcome was lost can be found.
 CARD_EVENT_TYPE = "overheard_card"
@@ -30,6 +35,7 @@ class SlackChat:
     ) -> None:
         self.client = client
         self._clock = clock  # only for a Retry-After given as a date
+        self._workspace_url: str | None = None  # for links to messages, asked once
 
     def post_card(
         self, view: CardView, *, thread_ts: str | None = None, broadcast: bool = False
@@ -128,6 +134,36 @@ class SlackChat:
             unfurl_media=False,
             **build_channel_escalation(view, overdue, response.get("permalink")).to_slack(),
         )
+
+    def home_fingerprint(self, home: HomeData) -> str:
+        """A digest of the Home view `home` renders to."""
+        return view_fingerprint(build_home_view(home, workspace_url=self._workspace()))
+
+    def publish_home(self, user_id: str, home: HomeData) -> None:
+        """Publish the Home view with views.publish."""
+        view = build_home_view(home, workspace_url=self._workspace())
+        self._send(self.client.views_publish, user_id=user_id, view=view)
+
+    def send_notice(self, user_id: str, notice: AdminNotice) -> None:
+        """DM the notice: posted to the user's id, it lands in the app's Messages tab."""
+        self._send(
+            self.client.chat_postMessage,
+            channel=user_id,
+            unfurl_links=False,
+            unfurl_media=False,
+            **build_notice_message(notice).to_slack(),
+        )
+
+    def _workspace(self) -> str | None:
+        """The workspace's URL from auth.test, kept once known; None while Slack can't say."""
+        if self._workspace_url is None:
+            try:
+                url = self.client.auth_test().get("url")
+            except (SlackApiError, OSError) as exc:
+                log.warning("auth.test failed, so the Home has no message links: %s", exc)
+                return None
+            self._workspace_url = str(url) if url else None
+        return self._workspace_url
 
     def _send(self, method: Any, **kwargs: Any) -> None:
         try:
@@ -250,6 +286,18 @@ class ConsoleChat:
     def _print_line(self, view: CardView, message: Message) -> None:
         with self._lock:
             self.out.write(f"   #{view.card.id}: {render_card_text(message)}\n")
+
+    def home_fingerprint(self, home: HomeData) -> str:
+        """A digest of the Home view, as Slack would get it."""
+        return view_fingerprint(build_home_view(home))
+
+    def publish_home(self, user_id: str, home: HomeData) -> None:
+        """A terminal has no Home tab: nothing to show."""
+
+    def send_notice(self, user_id: str, notice: AdminNotice) -> None:
+        """Print the notice, addressed to the admin it would be sent to."""
+        with self._lock:
+            self.out.write(f"\n!! for {user_id}: {notice.message}\n")
             self.out.flush()
 
     def _print(self, heading: str, card: Message) -> None:

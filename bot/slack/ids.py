@@ -46,6 +46,9 @@ HOME_EDIT_WATCH = "overheard_home_edit_watch"
 HOME_PAUSE_WATCH = "overheard_home_pause_watch"
 HOME_RESUME_WATCH = "overheard_home_resume_watch"
 HOME_PAGE = "overheard_home_page"
+# A list's Previous and Next share one actions block, where action ids must differ.
+HOME_PAGE_PREVIOUS = HOME_PAGE + "_previous"
+HOME_PAGE_NEXT = HOME_PAGE + "_next"
 
 # /score's private card: share it in the channel.
 SHARE_SCORE = "overheard_share_score"

@@ -1,26 +1,19 @@
-"""Builders for everything that is not a mention card: /score replies, help and the Home tab."""
+"""Builders for everything that is not a mention card: /score replies and help."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
-from bot.services.health import HealthRow
 from bot.slack.cards import Message, network_name
 from bot.slack.mrkdwn import escape_mrkdwn, fit_mrkdwn
 from bot.store.models import Author, Watch
 
 MAX_AUTHORS_SHOWN = 10
-MAX_HEALTH_LINES = 10
 SECTION_MAX = 3000
 
 
@@ -105,39 +98,3 @@ def build_help_message(watches: list[Watch]) -> Message:
     return Message(
         blocks=[SectionBlock(text=_mrkdwn(fit_mrkdwn(body, SECTION_MAX)))], text="overheard watches"
     )
-
-
-def build_home_view(
-    watches: list[Watch], open_cards: int, health: list[HealthRow] | None = None
-) -> dict[str, Any]:
-    """The App Home tab: open cards, networks that need attention, watches, how scoring works."""
-    help_card = build_help_message(watches)
-    flagged = [row for row in health or [] if row.flagged]
-    blocks: list[Block] = [
-        HeaderBlock(text="overheard"),
-        SectionBlock(
-            text=_mrkdwn(f"*{open_cards}* mentions are waiting for someone to claim them.")
-        ),
-    ]
-    if flagged:
-        lines = [
-            f"• watch #{row.watch_id} on {escape_mrkdwn(row.source)}: *{row.state}* "
-            f"({escape_mrkdwn(row.detail)})"
-            for row in flagged[:MAX_HEALTH_LINES]
-        ]
-        text = ":warning: *Not listening everywhere*\n" + "\n".join(lines)
-        blocks.append(SectionBlock(text=_mrkdwn(fit_mrkdwn(text, SECTION_MAX))))
-    blocks += [
-        DividerBlock(),
-        *help_card.blocks,
-        DividerBlock(),
-        ContextBlock(
-            elements=[
-                _mrkdwn(
-                    "Every mention is posted. An author's reach score (1–100, `/score`) can "
-                    "raise a mention's priority by one step and never lowers it."
-                )
-            ]
-        ),
-    ]
-    return View(type="home", blocks=blocks).to_dict()

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from bot.services.deps import Deps, utcnow
 from bot.services.scheduler import (
     FETCH_TICK_S,
+    HOME_TICK_S,
     POST_TICK_S,
     SLA_TICK_S,
     WAKE_TICK_S,
@@ -122,4 +123,5 @@ def test_each_chore_runs_on_its_tick_and_never_overlaps_itself(
         "post_pending": (POST_TICK_S, 1, True),
         "wake_snoozed": (WAKE_TICK_S, 1, True),
         "remind_overdue": (SLA_TICK_S, 1, True),
+        "refresh_homes": (HOME_TICK_S, 1, True),
     }

@@ -1,4 +1,4 @@
-"""The /score reply, the /overheard help and the Home tab: what they show, within Slack's limits."""
+"""The /score reply and the /overheard help: what they show, within Slack's limits."""
 
 from __future__ import annotations
 
@@ -8,17 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.services.authors import apply_metrics
-from bot.services.health import HealthRow
-from bot.slack.views import (
-    MAX_AUTHORS_SHOWN,
-    MAX_HEALTH_LINES,
-    build_help_message,
-    build_home_view,
-    build_score_message,
-)
+from bot.slack.views import MAX_AUTHORS_SHOWN, build_help_message, build_score_message
 from bot.sources.base import FetchedAuthor
 from bot.store.models import Author, Watch
-from tests.fakes.slack_api import MAX_VIEW_BLOCKS, validate_blocks
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 TEXT_MAX_CHARS = 3000
@@ -145,52 +137,3 @@ def test_help_escapes_a_query_that_looks_like_slack_markup() -> None:
     (body,) = texts(build_help_message([make_watch(1, "<!here> acme")]).to_slack()["blocks"])
 
     assert "<!here>" not in body and "`&lt;!here&gt; acme`" in body
-
-
-def test_home_shows_how_many_mentions_wait_and_the_watches() -> None:
-    view = build_home_view([make_watch(1)], 7, [])
-
-    shown = "\n".join(texts(view["blocks"]))
-    assert view["type"] == "home"
-    assert "*7* mentions are waiting for someone to claim them." in shown
-    assert "`acme` on hackernews → <#C0SUPPORT>" in shown
-    assert "Not listening everywhere" not in shown
-
-
-def test_home_warns_only_about_flagged_networks() -> None:
-    health = [
-        HealthRow(1, "hackernews", "ok", "last success just now", flagged=False),
-        HealthRow(1, "x", "not configured", "set X_BEARER_TOKEN", flagged=True),
-        HealthRow(2, "reddit", "silent", "last new mention 9 d ago", flagged=True),
-    ]
-
-    shown = texts(build_home_view([make_watch(1)], 0, health)["blocks"])
-
-    (warning,) = [text for text in shown if "Not listening everywhere" in text]
-    assert "watch #1 on x: *not configured* (set X_BEARER_TOKEN)" in warning
-    assert "watch #2 on reddit: *silent*" in warning
-    assert "hackernews" not in warning
-
-
-def test_home_lists_at_most_ten_flagged_networks() -> None:
-    health = [HealthRow(i, "hackernews", "failing", "HTTP 503", flagged=True) for i in range(15)]
-
-    shown = "\n".join(texts(build_home_view([], 0, health)["blocks"]))
-
-    assert shown.count(": *failing*") == MAX_HEALTH_LINES
-
-
-def test_home_stays_within_block_kit_limits_however_much_there_is_to_show() -> None:
-    hostile = "<!channel> & <@U0ADMIN> " * 40
-    watches = [make_watch(i, hostile, enabled=i % 2 == 0) for i in range(1, 301)]
-    health = [
-        HealthRow(i, "hackernews", "failing", "last error: " + "<&>" * 300, flagged=True)
-        for i in range(40)
-    ]
-
-    view = build_home_view(watches, 123_456, health)
-
-    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
-    assert all(len(text) <= TEXT_MAX_CHARS for text in texts(view["blocks"]))
-    assert validate_blocks(view["blocks"], MAX_VIEW_BLOCKS, "/view/blocks") == []
-    assert "<!channel>" not in json.dumps(view)

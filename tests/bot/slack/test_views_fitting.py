@@ -1,13 +1,12 @@
-"""Replies and the Home tab: outside text escaped once, long lists cut only between entities."""
+"""Replies: outside text escaped once, long lists cut only between entities."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from bot.services.health import HealthRow
 from bot.slack.mrkdwn import slack_len
-from bot.slack.views import build_help_message, build_home_view, build_score_message
+from bot.slack.views import build_help_message, build_score_message
 from bot.store.models import Author, Watch
 from tests.factories import NOW
 
@@ -52,17 +51,6 @@ def test_every_cut_point_of_the_watch_list_leaves_whole_entities() -> None:
         (text,) = section_texts([b.to_dict() for b in build_help_message(watches).blocks])
 
         assert_nothing_cut_in_half(text)
-
-
-def test_the_home_tab_cuts_a_long_health_list_between_entities() -> None:
-    for pad in range(12):
-        detail = "last error: " + "x" * pad + "R&D <feed> " * 30
-        rows = [HealthRow(n, "rss", "failing", detail, True) for n in range(1, 11)]
-
-        view = build_home_view([make_watch(1, "acme")], open_cards=3, health=rows)
-
-        for text in section_texts(view["blocks"]):
-            assert_nothing_cut_in_half(text)
 
 
 def test_an_unknown_handle_is_escaped_exactly_once() -> None:
