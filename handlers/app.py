@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.services.deps import Deps
 from bot.slack.admins import AdminCheck
-from handlers import actions, commands, events, views
+from handlers import actions, admin, commands, events, views
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def build_app(deps: Deps, client: WebClient) -> App:
         log.error("listener failed for %s", body.get("type"), exc_info=error)
 
     actions.register(app)
+    admin.register(app)
     commands.register(app)
     events.register(app)
     views.register(app)

@@ -1,4 +1,4 @@
-"""Slash commands: /score and /overheard."""
+"""Slash commands: /score (/overheard is in handlers/admin.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from slack_bolt import Ack, App
 
 from bot.services.authors import find_authors_by_handle, normalise_handle
 from bot.services.deps import Deps
-from bot.services.watches import list_watches
 from bot.slack import ids
-from bot.slack.views import build_help_message, build_score_message
+from bot.slack.views import build_score_message
 from bot.store.db import session_scope
 
 
@@ -25,14 +24,6 @@ def handle_score_command(ack: Ack, command: dict[str, Any], deps: Deps) -> None:
     ack(**build_score_message(handle, authors).to_slack())
 
 
-def handle_overheard_command(ack: Ack, deps: Deps) -> None:
-    """Answer `/overheard` privately with the watches and how to add one."""
-    with session_scope(deps.engine) as session:
-        watches = list_watches(session=session)
-    ack(**build_help_message(watches).to_slack())
-
-
 def register(app: App) -> None:
     """Attach the slash command listeners."""
     app.command(ids.SCORE_COMMAND)(handle_score_command)
-    app.command(ids.ADMIN_COMMAND)(handle_overheard_command)

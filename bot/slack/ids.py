@@ -49,3 +49,6 @@ HOME_PAGE = "overheard_home_page"
 
 # /score's private card: share it in the channel.
 SHARE_SCORE = "overheard_share_score"
+# A network's option in the watch modal (rss's feed URL): the prefix, then the option's name.
+WATCH_OPTION_BLOCK_PREFIX = "watch_option_"
+WATCH_OPTION_INPUT_SUFFIX = "_input"

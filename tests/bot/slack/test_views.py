@@ -1,4 +1,4 @@
-"""The /score reply, the /overheard help and the Home tab: what they show, within Slack's limits."""
+"""The /score reply and the Home tab: what they show, within Slack's limits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from bot.services.health import HealthRow
 from bot.slack.views import (
     MAX_AUTHORS_SHOWN,
     MAX_HEALTH_LINES,
-    build_help_message,
     build_home_view,
     build_score_message,
 )
@@ -119,32 +118,6 @@ def test_score_escapes_names_and_handles_from_outside() -> None:
     sent = json.dumps([texts(message.to_slack()["blocks"]), message.text])
     assert "<!channel>" not in sent and "<@U0ADMIN>" not in sent
     assert "&lt;!channel&gt; &amp; co" in sent and "&lt;@U0ADMIN&gt;" in sent
-
-
-def test_help_lists_each_watch_and_marks_paused_ones() -> None:
-    watches = [
-        make_watch(1, "acme cloud", sources=["hackernews", "reddit"]),
-        make_watch(2, "globex", enabled=False),
-    ]
-
-    (body,) = texts(build_help_message(watches).to_slack()["blocks"])
-
-    assert "• #1 `acme cloud` on hackernews, reddit → <#C0SUPPORT>\n" in body
-    assert "• #2 `globex` on hackernews → <#C0SUPPORT> (paused)" in body
-    assert "overheard watch add" in body and "/score HANDLE" in body
-
-
-def test_help_without_watches_says_there_are_none_and_how_to_add_one() -> None:
-    (body,) = texts(build_help_message([]).to_slack()["blocks"])
-
-    assert body.startswith("*No watches yet.*")
-    assert "overheard watch add" in body
-
-
-def test_help_escapes_a_query_that_looks_like_slack_markup() -> None:
-    (body,) = texts(build_help_message([make_watch(1, "<!here> acme")]).to_slack()["blocks"])
-
-    assert "<!here>" not in body and "`&lt;!here&gt; acme`" in body
 
 
 def test_home_shows_how_many_mentions_wait_and_the_watches() -> None:
