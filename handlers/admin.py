@@ -42,6 +42,7 @@ from bot.slack.admin import (
     build_error,
     build_help_message,
     build_notice_modal,
+    build_reply,
     build_route_added,
     build_route_list,
     build_route_removed,
@@ -82,7 +83,7 @@ def handle_admin_command(
     try:
         request = parse_command(command.get("text", ""), channel_id=channel_id)
     except AdminInputError as exc:
-        ack(text=str(exc))
+        ack(**build_reply(str(exc)).to_slack())
         return
     if not request.changes:
         with session_scope(deps.engine) as session:

@@ -45,10 +45,10 @@ FROM_COMMAND, FROM_HOME = "command", "home"
 
 HELP = """\
 *Commands* (anyone may look; changes are for admins)
-• `/overheard watch list` · `watch add QUERY --source NAME […] [--channel #c] [--interval S]` \
-(network options as in the CLI: `--feed-url`, `--app-id`, `--country`, `--site`) · \
-`watch add` alone opens a form
-• `/overheard watch pause ID` · `watch resume ID` · `watch remove ID` · `watch edit ID`
+• `/overheard watch add QUERY --source NAME […] [--channel #c] [--interval S]`, with the \
+command line's network options (e.g. `--feed-url`, `--app-id`); `watch add` alone opens a form
+• `/overheard watch list` · `watch edit ID` · `watch pause ID` · `watch resume ID` · \
+`watch remove ID`
 • `/overheard route add WATCH_ID #channel [--priority P2] [--sentiment negative] [--reach 50] \
 [--keyword WORD]` · `route list [WATCH_ID]` · `route remove ROUTE_ID`
 • `/overheard sla` · `sla P1 30m` · `sla escalate @group|#channel|none`
@@ -70,6 +70,7 @@ USAGE = {
 
 _CHANNEL_ENTITY = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^<>]*)?>$")
 _SUBTEAM_ENTITY = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^<>]*)?>$")
+_LINK_ENTITY = re.compile(r"^<(https?://[^|<>]+)(?:\|[^<>]*)?>$")  # a URL typed
 _PRIORITY = re.compile(r"^[Pp]?([0-9])$")
 _DURATION = re.compile(r"^(\d+)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
@@ -126,11 +127,12 @@ def split_text(text: str) -> list[str]:
 
 
 def _untangle(token: str) -> str:
-    for entity in (_CHANNEL_ENTITY, _SUBTEAM_ENTITY):
+    for entity in (_CHANNEL_ENTITY, _SUBTEAM_ENTITY, _LINK_ENTITY):
         match = entity.match(token)
         if match:
-            return match.group(1)
-    # With should_escape, Slack sends a typed & < > as entities.
+            token = match.group(1)
+            break
+    # With should_escape, Slack sends a typed & < > as entities (in links too).
     return token.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from bot.services.health import HealthRow
-from bot.slack.mrkdwn import slack_len
 from bot.slack.admin import build_help_message
+from bot.slack.mrkdwn import slack_len
 from bot.slack.views import build_home_view, build_score_message
 from bot.store.models import Author, Watch
 from tests.factories import NOW
