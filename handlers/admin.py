@@ -7,6 +7,7 @@ users.info may be slow) and answered privately on the command's response_url.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +66,8 @@ from bot.slack.admins import REFUSAL, AdminCheck
 from bot.slack.cards import Message
 from bot.store.db import session_scope
 
+log = logging.getLogger(__name__)
+
 MODAL_ERROR_MAX_CHARS = 300
 
 Doing = Callable[[Request, str, Session, Deps], Message]
@@ -105,6 +108,8 @@ def handle_admin_command(
             reply = CHANGES[request.name](request, user_id, session, deps)
     except (WatchError, RouteError, SlaError, DigestTimeError) as exc:
         reply = build_error(str(exc))
+    else:
+        log.info("/overheard %s by %s: %s", request.name, user_id, reply.text)
     respond(**reply.to_slack())
 
 
@@ -163,6 +168,7 @@ def handle_watch_submission(
         ack(response_action="errors", errors={field_block_id(exc.field): error})
         return
     ack()
+    log.info("watch modal saved by %s: %s", user_id, reply.text)
     origin = typed.origin
     if origin.source == FROM_COMMAND and origin.channel_id:
         client.chat_postEphemeral(channel=origin.channel_id, user=user_id, **reply.to_slack())
