@@ -15,7 +15,18 @@ from bot.config import Settings
 from bot.console import console_loop, ensure_demo_watch, render_preview
 from bot.logs import configure_logging
 from bot.services.deps import utcnow
-from bot.services.watches import WatchError, add_watch, list_watches, remove_watch
+from bot.services.watch_args import (
+    add_network_options,
+    add_watch_arguments,
+    add_watch_from_args,
+    network_options,
+)
+from bot.services.watches import (
+    WatchError,
+    list_watches,
+    remove_watch,
+    set_watch_enabled,
+)
 from bot.slack.clients import listener_client
 from bot.sources import REGISTRY, Registry
 from bot.store import migrate
@@ -27,28 +38,6 @@ CONNECT_HINT = """\
 To connect Slack: create the app from manifest.yaml at https://api.slack.com/apps
 (Create New App → From a manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and
 SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
-
-
-def _add_network_options(parser: argparse.ArgumentParser, networks: Registry) -> None:
-    """One flag per option a network declares, e.g. `--feed-url` for rss."""
-    for network, option in networks.options:
-        parser.add_argument(
-            option.flag,
-            dest=_dest(option.name),
-            metavar=option.name.upper(),
-            help=f"{network.key}: {option.help}",
-        )
-
-
-def _network_options(args: argparse.Namespace) -> dict[str, str]:
-    """The network options given on the command line, by option name."""
-    networks: Registry = args.networks
-    given = {o.name: getattr(args, _dest(o.name)) for _, o in networks.options}
-    return {name: value for name, value in given.items() if value is not None}
-
-
-def _dest(option_name: str) -> str:
-    return f"option_{option_name}"  # apart from the commands' own arguments
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -64,15 +53,10 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
     """Save a watch after checking every part of it."""
     try:
         with open_engine(settings) as engine, session_scope(engine) as session:
-            watch = add_watch(
-                args.query,
-                args.source,
-                args.channel,
-                known_sources=args.networks.keys,
-                interval_s=args.interval,
+            watch = add_watch_from_args(
+                args,
                 session=session,
                 now=utcnow(),
-                options=_network_options(args),
                 allow_private_urls=settings.allow_private_urls,
                 networks=args.networks,
             )
@@ -112,6 +96,28 @@ def cmd_watch_remove(settings: Settings, args: argparse.Namespace) -> int:
         print(f"overheard: {exc}", file=sys.stderr)
         return 2
     print(f"Removed watch #{watch.id} ({watch.query!r}).")
+    return 0
+
+
+def cmd_watch_pause(settings: Settings, args: argparse.Namespace) -> int:
+    """Stop fetching a watch; it and its cards stay."""
+    return _set_enabled(settings, args.id, enabled=False)
+
+
+def cmd_watch_resume(settings: Settings, args: argparse.Namespace) -> int:
+    """Fetch a paused watch again, from the next tick."""
+    return _set_enabled(settings, args.id, enabled=True)
+
+
+def _set_enabled(settings: Settings, watch_id: int, *, enabled: bool) -> int:
+    try:
+        with open_engine(settings) as engine, session_scope(engine) as session:
+            watch = set_watch_enabled(watch_id, enabled, session=session)
+    except WatchError as exc:
+        print(f"overheard: {exc}", file=sys.stderr)
+        return 2
+    done = "Resumed" if enabled else "Paused"
+    print(f"{done} watch #{watch.id} ({watch.query!r}).")
     return 0
 
 
@@ -209,7 +215,7 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     """Search the networks now and print the cards that would be posted; store nothing."""
     from bot.services.preview import preview_cards
 
-    options = _network_options(args)
+    options = network_options(args, args.networks)
     with open_sources(settings, networks=args.networks) as sources:
         # By default, every network that can run: configured, and given the options it needs
         # (an rss feed URL, an app id); otherwise a preview without --source always failed.
@@ -296,22 +302,18 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
         dest="watch", required=True
     )
     add = watch.add_parser("add", help="watch a query on one or more networks")
-    add.add_argument("query")
-    add.add_argument(
-        "--source",
-        action="append",
-        required=True,
-        choices=networks.keys,
-        help="a network to search (repeat for several)",
-    )
-    add.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
-    add.add_argument("--interval", type=int, default=300, help="seconds between fetches")
-    _add_network_options(add, networks)
+    add_watch_arguments(add, networks)
     add.set_defaults(func=cmd_watch_add)
     watch.add_parser("list", help="list watches").set_defaults(func=cmd_watch_list)
     remove = watch.add_parser("remove", help="delete a watch")
     remove.add_argument("id", type=int)
     remove.set_defaults(func=cmd_watch_remove)
+    pause = watch.add_parser("pause", help="stop fetching a watch, keeping it")
+    pause.add_argument("id", type=int)
+    pause.set_defaults(func=cmd_watch_pause)
+    resume = watch.add_parser("resume", help="fetch a paused watch again")
+    resume.add_argument("id", type=int)
+    resume.set_defaults(func=cmd_watch_resume)
 
     preview = sub.add_parser("preview", help="search now and print what would be posted")
     preview.add_argument("query")
@@ -321,7 +323,7 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
         choices=networks.keys,
         help="a network to search (repeat; default: every configured one)",
     )
-    _add_network_options(preview, networks)
+    add_network_options(preview, networks)
     preview.add_argument("--limit", type=int, default=20, help="cards to print at most")
     preview.set_defaults(func=cmd_preview)
 

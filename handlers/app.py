@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.services.deps import Deps
 from bot.slack.admins import AdminCheck
 from bot.slack.workspace import HomeTeam, only_home_team
-from handlers import actions, commands, events, home, views
+from handlers import actions, admin, commands, events, home, views
 from handlers.reporting import report_failure, reported
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def build_app(deps: Deps, client: WebClient) -> App:
         report_failure(error, body, respond)
 
     actions.register(app)
+    admin.register(app)
     commands.register(app)
     events.register(app)
     home.register(app)

@@ -1,4 +1,4 @@
-"""Slash commands: /score and /overheard."""
+"""Slash commands: /score (/overheard is in handlers/admin.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from bot.services.lookup import (
     plan_lookup,
     stored_authors,
 )
-from bot.services.watches import list_watches
 from bot.slack import ids
 from bot.slack.scores import (
     build_found_cards,
@@ -22,7 +21,6 @@ from bot.slack.scores import (
     build_lookup_answer,
     build_score_problem,
 )
-from bot.slack.views import build_help_message
 from bot.store.db import session_scope
 
 
@@ -45,14 +43,6 @@ def handle_score_command(ack: Ack, command: dict[str, Any], respond: Respond, de
     respond(**answer.to_slack(), response_type="ephemeral", replace_original=True)
 
 
-def handle_overheard_command(ack: Ack, deps: Deps) -> None:
-    """Answer `/overheard` privately with the watches and how to add one."""
-    with session_scope(deps.engine) as session:
-        watches = list_watches(session=session)
-    ack(**build_help_message(watches).to_slack())
-
-
 def register(app: App) -> None:
     """Attach the slash command listeners."""
     app.command(ids.SCORE_COMMAND)(handle_score_command)
-    app.command(ids.ADMIN_COMMAND)(handle_overheard_command)

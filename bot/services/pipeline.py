@@ -12,9 +12,10 @@ from bot.services.authors import merge_authors, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.services.mutes import hold_if_muted
 from bot.services.query import Term, matched_terms, parse_query
+from bot.services.routes import describe_conditions, first_match, list_routes
 from bot.services.threads import normalise_link
 from bot.sources.base import FetchedAuthor, FetchedMention
-from bot.store.models import Author, Card, CardState, EventKind, Mention, Watch
+from bot.store.models import Author, Card, CardState, EventKind, Mention, Route, Watch
 from bot.text import ELLIPSIS, clean_text
 from scoring import priority, sentiment
 
@@ -39,16 +40,40 @@ def known_mentions(network: str, external_ids: list[str], *, session: Session) -
 
 def carded_mentions(mention_ids: list[int], channel_id: str, *, session: Session) -> set[int]:
     """Return which of these mentions already have a card in `channel_id`."""
-    if not mention_ids:
+    return {m for m, _c in carded_pairs(mention_ids, [channel_id], session=session)}
+
+
+def carded_pairs(
+    mention_ids: list[int], channel_ids: list[str], *, session: Session
+) -> set[tuple[int, str]]:
+    """Return which (mention, channel) pairs of these already have a card."""
+    if not mention_ids or not channel_ids:
         return set()
-    stmt = select(Card.mention_id).where(
-        Card.channel_id == channel_id, col(Card.mention_id).in_(mention_ids)
+    stmt = select(Card.mention_id, Card.channel_id).where(
+        col(Card.channel_id).in_(channel_ids), col(Card.mention_id).in_(mention_ids)
     )
-    return set(session.exec(stmt))
+    return set(session.exec(stmt).all())
 
 
-def posting_reason(watch: Watch, terms: tuple[Term, ...] | None) -> str:
-    """Say which watch a card is for and which of its terms the post matched."""
+def posting_reason(
+    watch: Watch, terms: tuple[Term, ...] | None, *, route: Route | None = None
+) -> str:
+    """Say which watch a card is for, which of its terms the post matched, and any routing."""
+    routed = ""
+    if route is not None:
+        routed = f" · routed by rule #{route.id}: {describe_conditions(route)}"
+        routed = routed[: REASON_MAX_CHARS // 2]
+    return _fit_reason(_matched_reason(watch, terms), routed)
+
+
+def _fit_reason(reason: str, routed: str) -> str:
+    room = REASON_MAX_CHARS - len(routed)
+    if len(reason) > room:
+        reason = reason[: room - 1] + ELLIPSIS
+    return reason + routed
+
+
+def _matched_reason(watch: Watch, terms: tuple[Term, ...] | None) -> str:
     query = " ".join(watch.query.split())
     if len(query) > REASON_QUERY_MAX_CHARS:
         query = query[: REASON_QUERY_MAX_CHARS - 1] + ELLIPSIS
@@ -103,36 +128,56 @@ def ingest_mentions(
 ) -> list[Card]:
     """Store each new mention with its scores and queue a card for it in the watch's channel.
 
-    A mention already stored (found by another watch) gets a card here too, once per channel,
-    saying which watch and terms matched it; one already carded in this channel is skipped.
+    A mention matching one of the watch's routing rules goes to the first such rule's
+    channel instead. A mention already stored (found by another watch) gets a card here too,
+    once per channel, saying which watch and terms matched it; one already carded in the
+    channel it would go to is skipped.
     """
     query = parse_query(watch.query)
+    routes = list_routes(watch_id=watch.id, session=session) if watch.id is not None else []
+    channels = list(dict.fromkeys([watch.channel_id, *(r.channel_id for r in routes)]))
     queued: list[Card] = []
     by_network: dict[str, list[FetchedMention]] = {}
     for item in fetched:
         by_network.setdefault(item.network, []).append(item)
     for network, items in by_network.items():
         known = known_mentions(network, [m.external_id for m in items], session=session)
-        carded = carded_mentions(list(known.values()), watch.channel_id, session=session)
+        carded = carded_pairs(list(known.values()), channels, session=session)
         seen: set[str] = set()
         for item in items:
             if item.external_id in seen:
                 continue
             seen.add(item.external_id)
             mention_id = known.get(item.external_id)
-            if mention_id is not None and mention_id in carded:
-                continue
             if mention_id is None:
                 mention_id = _store_mention(
                     item, watch=watch, authors=authors, session=session, now=now
                 )
             if mention_id is None:
                 continue
-            reason = posting_reason(watch, matched_terms(query, item))
-            card = _queue_card(mention_id, watch, reason, session=session, now=now)
+            route = _route_for(mention_id, routes, session=session) if routes else None
+            channel_id = route.channel_id if route is not None else watch.channel_id
+            if (mention_id, channel_id) in carded:
+                continue
+            reason = posting_reason(watch, matched_terms(query, item), route=route)
+            card = _queue_card(mention_id, watch, channel_id, reason, session=session, now=now)
             if card is not None:
                 queued.append(card)
     return queued
+
+
+def _route_for(mention_id: int, routes: list[Route], *, session: Session) -> Route | None:
+    """The first routing rule a stored mention matches, or None."""
+    mention = session.get(Mention, mention_id)
+    assert mention is not None
+    author = session.get(Author, mention.author_id) if mention.author_id is not None else None
+    return first_match(
+        routes,
+        priority=mention.priority,
+        sentiment=mention.sentiment_label,
+        reach=author.score if author is not None else None,
+        text="\n".join(filter(None, [mention.title, mention.text])),
+    )
 
 
 def _store_mention(
@@ -166,14 +211,20 @@ def _store_mention(
 
 
 def _queue_card(
-    mention_id: int, watch: Watch, reason: str, *, session: Session, now: datetime
+    mention_id: int,
+    watch: Watch,
+    channel_id: str,
+    reason: str,
+    *,
+    session: Session,
+    now: datetime,
 ) -> Card | None:
-    """Queue the mention's card in the watch's channel; None when the channel has one already."""
+    """Queue the mention's card for the watch in a channel; None when it has one there already."""
     try:
         with session.begin_nested():  # another worker may queue it in this channel first
             card = Card(
                 mention_id=mention_id,
-                channel_id=watch.channel_id,
+                channel_id=channel_id,
                 watch_id=watch.id,
                 reason=reason,
                 state=CardState.QUEUED,
@@ -185,6 +236,6 @@ def _queue_card(
             record_event(card.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
             hold_if_muted(card, session=session, now=now)
     except IntegrityError:
-        log.info("mention %d already has a card in %s", mention_id, watch.channel_id)
+        log.info("mention %d already has a card in %s", mention_id, channel_id)
         return None
     return card

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -13,7 +14,7 @@ from bot.services.cards import record_event
 from bot.services.query import QueryError, Term, parse_query
 from bot.sources import REGISTRY, Registry
 from bot.sources.network import OptionError
-from bot.store.models import EventKind, Watch
+from bot.store.models import EventKind, SourceCursor, Watch
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 MIN_INTERVAL_S = 60
@@ -27,7 +28,102 @@ EXCLUDE_ATTEMPTS = 3
 
 
 class WatchError(ValueError):
-    """A watch that can't be saved; the message says what to fix."""
+    """A watch that can't be saved; the message says what to fix.
+
+    `field` names the input at fault (query, sources, channel, interval, or a network
+    option's name) so a form can show the message beside it; None when no one input is.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    """A watch's settings, checked and normalised, ready to be stored."""
+
+    query: str
+    sources: list[str]
+    channel_id: str
+    interval_s: int
+    options: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WatchChange:
+    """A watch as edited, and what changed: field → (before, after)."""
+
+    watch: Watch
+    changes: dict[str, tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """A per-watch option of one network, as a form asks for it."""
+
+    name: str
+    flag: str
+    network: str  # its network's key
+    help: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class WatchForm:
+    """What a form for a watch offers: the networks (key, name) and their options."""
+
+    networks: tuple[tuple[str, str], ...]
+    options: tuple[OptionField, ...]
+
+
+def watch_form(networks: Registry = REGISTRY) -> WatchForm:
+    """The networks a watch can search and the options each one takes."""
+    return WatchForm(
+        networks=tuple((n.key, n.name) for n in networks),
+        options=tuple(
+            OptionField(o.name, o.flag, n.key, o.help, o.required) for n, o in networks.options
+        ),
+    )
+
+
+def check_watch(
+    query: str,
+    sources: list[str],
+    channel_id: str,
+    *,
+    known_sources: Collection[str],
+    interval_s: int = DEFAULT_INTERVAL_S,
+    options: Mapping[str, str] | None = None,
+    allow_private_urls: bool = False,
+    networks: Registry = REGISTRY,
+) -> WatchSpec:
+    """Check every part of a watch; raise WatchError (with the field at fault) when one is off."""
+    query = " ".join(query.split())
+    try:
+        parse_query(query)
+    except QueryError as exc:
+        raise WatchError(f"bad query: {exc}", field="query") from exc
+    if not sources:
+        raise WatchError("name at least one source with --source", field="sources")
+    unknown = sorted(set(sources) - set(known_sources))
+    if unknown:
+        raise WatchError(
+            f"unknown source {', '.join(unknown)}; known: {', '.join(sorted(known_sources))}",
+            field="sources",
+        )
+    if not CHANNEL_ID.match(channel_id):
+        raise WatchError(
+            f"{channel_id!r} is not a Slack channel ID (like C0123ABCD: in Slack, open the "
+            "channel's details; the ID is at the bottom)",
+            field="channel",
+        )
+    if interval_s < MIN_INTERVAL_S:
+        raise WatchError(f"the interval must be at least {MIN_INTERVAL_S} s", field="interval")
+    clean = check_options(
+        sources, options or {}, allow_private_urls=allow_private_urls, networks=networks
+    )
+    return WatchSpec(query, list(dict.fromkeys(sources)), channel_id, interval_s, clean)
 
 
 def add_watch(
@@ -44,39 +140,94 @@ def add_watch(
     networks: Registry = REGISTRY,
 ) -> Watch:
     """Validate and save a watch; raise WatchError and write nothing when anything is off."""
-    query = " ".join(query.split())
-    try:
-        parse_query(query)
-    except QueryError as exc:
-        raise WatchError(f"bad query: {exc}") from exc
-    if not sources:
-        raise WatchError("name at least one source with --source")
-    unknown = sorted(set(sources) - set(known_sources))
-    if unknown:
-        raise WatchError(
-            f"unknown source {', '.join(unknown)}; known: {', '.join(sorted(known_sources))}"
-        )
-    if not CHANNEL_ID.match(channel_id):
-        raise WatchError(
-            f"{channel_id!r} is not a Slack channel ID (like C0123ABCD: in Slack, open the "
-            "channel's details; the ID is at the bottom)"
-        )
-    if interval_s < MIN_INTERVAL_S:
-        raise WatchError(f"the interval must be at least {MIN_INTERVAL_S} s")
-    clean = check_options(
-        sources, options or {}, allow_private_urls=allow_private_urls, networks=networks
+    spec = check_watch(
+        query,
+        sources,
+        channel_id,
+        known_sources=known_sources,
+        interval_s=interval_s,
+        options=options,
+        allow_private_urls=allow_private_urls,
+        networks=networks,
     )
     watch = Watch(
-        query=query,
-        sources=list(dict.fromkeys(sources)),
-        channel_id=channel_id,
-        options=clean,
-        interval_s=interval_s,
+        query=spec.query,
+        sources=spec.sources,
+        channel_id=spec.channel_id,
+        options=spec.options,
+        interval_s=spec.interval_s,
         created_at=now,
     )
     session.add(watch)
     session.flush()
     return watch
+
+
+def edit_watch(
+    watch_id: int,
+    query: str,
+    sources: list[str],
+    channel_id: str,
+    *,
+    known_sources: Collection[str],
+    session: Session,
+    interval_s: int = DEFAULT_INTERVAL_S,
+    options: Mapping[str, str] | None = None,
+    allow_private_urls: bool = False,
+    networks: Registry = REGISTRY,
+) -> WatchChange:
+    """Change every setting of a watch, checked as `add_watch` checks a new one.
+
+    A network the watch keeps, with the same options, keeps its cursor (it reads on from
+    where it was); a network dropped, or whose options changed (another feed), loses it.
+    """
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        raise WatchError(f"no watch with id {watch_id}")
+    spec = check_watch(
+        query,
+        sources,
+        channel_id,
+        known_sources=known_sources,
+        interval_s=interval_s,
+        options=options,
+        allow_private_urls=allow_private_urls,
+        networks=networks,
+    )
+    before = {
+        "query": watch.query,
+        "sources": ", ".join(watch.sources),
+        "channel": watch.channel_id,
+        "interval": f"{watch.interval_s} s",
+        "options": _options_text(watch.options),
+    }
+    after = {
+        "query": spec.query,
+        "sources": ", ".join(spec.sources),
+        "channel": spec.channel_id,
+        "interval": f"{spec.interval_s} s",
+        "options": _options_text(spec.options),
+    }
+    kept = {
+        key
+        for key in spec.sources
+        if key in watch.sources
+        and networks[key].own_options(watch.options) == networks[key].own_options(spec.options)
+    }
+    cursors = session.exec(select(SourceCursor).where(SourceCursor.watch_id == watch_id))
+    for cursor in cursors:
+        if cursor.source not in kept:
+            session.delete(cursor)
+    watch.query, watch.sources, watch.channel_id = spec.query, spec.sources, spec.channel_id
+    watch.interval_s, watch.options = spec.interval_s, spec.options
+    session.add(watch)
+    session.flush()
+    changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    return WatchChange(watch, changes)
+
+
+def _options_text(options: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sorted(options.items())) or "none"
 
 
 def check_options(
@@ -95,18 +246,21 @@ def check_options(
     declared = {option.name for _, option in networks.options}
     unknown = sorted(set(given) - declared)
     if unknown:
-        raise WatchError(f"unknown option {', '.join(unknown)}")
+        raise WatchError(f"unknown option {', '.join(unknown)}", field=unknown[0])
     clean: dict[str, str] = {}
     for network, option in networks.options:
         value = given.get(option.name, option.default)
         if network.key not in sources:
             if option.name in given:
-                raise WatchError(f"{option.flag} is only for --source {network.key}")
+                raise WatchError(
+                    f"{option.flag} is only for --source {network.key}", field=option.name
+                )
             continue
         if value is None:
             if option.required:
                 raise WatchError(
-                    option.missing or f"{option.flag} is required for --source {network.key}"
+                    option.missing or f"{option.flag} is required for --source {network.key}",
+                    field=option.name,
                 )
             continue
         try:
@@ -114,7 +268,7 @@ def check_options(
                 option.check(value, allow_private=allow_private_urls) if option.check else value
             )
         except OptionError as exc:
-            raise WatchError(str(exc)) from exc
+            raise WatchError(str(exc), field=option.name) from exc
     return clean
 
 
@@ -124,6 +278,14 @@ def list_watches(*, session: Session, enabled_only: bool = False) -> list[Watch]
     if enabled_only:
         stmt = stmt.where(col(Watch.enabled).is_(True))
     return list(session.exec(stmt))
+
+
+def get_watch(watch_id: int, *, session: Session) -> Watch:
+    """One watch; WatchError when there is none with that id."""
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        raise WatchError(f"no watch with id {watch_id}")
+    return watch
 
 
 def remove_watch(watch_id: int, *, session: Session) -> Watch:

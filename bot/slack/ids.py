@@ -39,6 +39,9 @@ WATCH_CHANNEL_BLOCK = "watch_channel"
 WATCH_CHANNEL_INPUT = "watch_channel_input"
 WATCH_INTERVAL_BLOCK = "watch_interval"
 WATCH_INTERVAL_INPUT = "watch_interval_input"
+# A network's option in the watch modal (rss's feed URL): the prefix, then the option's name.
+WATCH_OPTION_BLOCK_PREFIX = "watch_option_"
+WATCH_OPTION_INPUT_SUFFIX = "_input"
 
 # The App Home's buttons.
 HOME_ADD_WATCH = "overheard_home_add_watch"

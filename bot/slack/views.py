@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.cards import Message, network_name
 from bot.slack.mrkdwn import escape_mrkdwn, fit_mrkdwn
-from bot.store.models import Author, Watch
+from bot.store.models import Author
 
 MAX_AUTHORS_SHOWN = 10
 SECTION_MAX = 3000
@@ -78,23 +78,3 @@ def build_score_message(handle: str, authors: list[Author]) -> Message:
     reach = "not scored yet" if best.score is None else f"{best.score}/100"
     fallback = f"{escape_mrkdwn(best.handle)}: reach {reach}"
     return Message(blocks=blocks, text=fallback)
-
-
-def build_help_message(watches: list[Watch]) -> Message:
-    """The /overheard reply: what is being watched and how to change it."""
-    if watches:
-        lines = [
-            f"• #{w.id} `{escape_mrkdwn(w.query)}` on {', '.join(w.sources)} → <#{w.channel_id}>"
-            + ("" if w.enabled else " (paused)")
-            for w in watches
-        ]
-        body = "*Watches*\n" + "\n".join(lines)
-    else:
-        body = "*No watches yet.*"
-    body += (
-        '\n\nAdd one from a terminal: `overheard watch add "acme" --source hackernews '
-        "--channel C0123ABCD`\nLook up an author's reach: `/score HANDLE`"
-    )
-    return Message(
-        blocks=[SectionBlock(text=_mrkdwn(fit_mrkdwn(body, SECTION_MAX)))], text="overheard watches"
-    )

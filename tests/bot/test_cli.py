@@ -95,6 +95,33 @@ def test_watch_add_then_list_then_remove(env: dict[str, str]) -> None:
     assert "No watches" in overheard("watch", "list", env=env).stdout
 
 
+def test_watch_pause_then_resume_shows_in_the_list(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+    overheard("watch", "add", "acme", "--source", "hackernews", "--channel", "C0123ABCD", env=env)
+
+    paused = overheard("watch", "pause", "1", env=env)
+    listed_paused = overheard("watch", "list", env=env).stdout
+    resumed = overheard("watch", "resume", "1", env=env)
+    listed_resumed = overheard("watch", "list", env=env).stdout
+
+    assert paused.returncode == 0 and "Paused watch #1 ('acme')" in paused.stdout
+    assert "(paused)" in listed_paused
+    assert resumed.returncode == 0 and "Resumed watch #1 ('acme')" in resumed.stdout
+    assert "(paused)" not in listed_resumed
+
+
+@pytest.mark.parametrize("verb", ["pause", "resume"])
+def test_pausing_or_resuming_an_unknown_watch_fails_and_says_so(
+    env: dict[str, str], verb: str
+) -> None:
+    overheard("db", "upgrade", env=env)
+
+    result = overheard("watch", verb, "7", env=env)
+
+    assert result.returncode == 2
+    assert "no watch with id 7" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,4 +1,4 @@
-"""/score and /overheard, called directly: each answers in its acknowledgement, privately."""
+"""/score, called directly: it answers in its acknowledgement, privately."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from bot.services.pipeline import upsert_author
 from bot.sources.base import FetchedAuthor
 from bot.store.db import session_scope
-from handlers.commands import handle_overheard_command, handle_score_command
-from tests.factories import CHANNEL, NOW, make_watch
+from handlers.commands import handle_score_command
+from tests.factories import CHANNEL, NOW
 from tests.fakes.bolt import FakeAck
 from tests.fakes.slack_api import validate_blocks
 from tests.handlers.conftest import Workspace
@@ -69,25 +69,3 @@ def test_score_for_a_known_author_in_any_case_shows_the_reach_and_its_factors(
     assert f"Reach *{author.score}/100*" in reply
     assert "(Fernwood) on Hacker News" in reply
     assert re.search(r"karma: 12,000 → \d+ pts", reply)
-
-
-def test_overheard_lists_each_watch_with_its_networks_and_channel(slack: Workspace) -> None:
-    make_watch(slack.deps.engine, query="acme cloud", sources=["hackernews", "x"])
-    make_watch(slack.deps.engine, query="globex", enabled=False)
-    ack = FakeAck()
-
-    handle_overheard_command(ack, slack.deps)
-
-    reply = answer(ack)
-    assert f"#1 `acme cloud` on hackernews, x → <#{CHANNEL}>" in reply
-    assert f"#2 `globex` on hackernews → <#{CHANNEL}> (paused)" in reply
-    assert "/score HANDLE" in reply
-
-
-def test_overheard_with_no_watches_says_how_to_add_one(slack: Workspace) -> None:
-    ack = FakeAck()
-
-    handle_overheard_command(ack, slack.deps)
-
-    reply = answer(ack)
-    assert "No watches yet" in reply and "overheard watch add" in reply

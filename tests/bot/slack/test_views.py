@@ -1,4 +1,4 @@
-"""The /score reply and the /overheard help: what they show, within Slack's limits."""
+"""The /score reply: what it shows, within Slack's limits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.services.authors import apply_metrics
-from bot.slack.views import MAX_AUTHORS_SHOWN, build_help_message, build_score_message
+from bot.slack.views import MAX_AUTHORS_SHOWN, build_score_message
 from bot.sources.base import FetchedAuthor
 from bot.store.models import Author, Watch
 
@@ -111,29 +111,3 @@ def test_score_escapes_names_and_handles_from_outside() -> None:
     sent = json.dumps([texts(message.to_slack()["blocks"]), message.text])
     assert "<!channel>" not in sent and "<@U0ADMIN>" not in sent
     assert "&lt;!channel&gt; &amp; co" in sent and "&lt;@U0ADMIN&gt;" in sent
-
-
-def test_help_lists_each_watch_and_marks_paused_ones() -> None:
-    watches = [
-        make_watch(1, "acme cloud", sources=["hackernews", "reddit"]),
-        make_watch(2, "globex", enabled=False),
-    ]
-
-    (body,) = texts(build_help_message(watches).to_slack()["blocks"])
-
-    assert "• #1 `acme cloud` on hackernews, reddit → <#C0SUPPORT>\n" in body
-    assert "• #2 `globex` on hackernews → <#C0SUPPORT> (paused)" in body
-    assert "overheard watch add" in body and "/score HANDLE" in body
-
-
-def test_help_without_watches_says_there_are_none_and_how_to_add_one() -> None:
-    (body,) = texts(build_help_message([]).to_slack()["blocks"])
-
-    assert body.startswith("*No watches yet.*")
-    assert "overheard watch add" in body
-
-
-def test_help_escapes_a_query_that_looks_like_slack_markup() -> None:
-    (body,) = texts(build_help_message([make_watch(1, "<!here> acme")]).to_slack()["blocks"])
-
-    assert "<!here>" not in body and "`&lt;!here&gt; acme`" in body

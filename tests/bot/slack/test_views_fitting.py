@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.slack.admin import build_help_message
 from bot.slack.mrkdwn import slack_len
-from bot.slack.views import build_help_message, build_score_message
+from bot.slack.views import build_score_message
 from bot.store.models import Author, Watch
 from tests.factories import NOW
 
@@ -35,7 +36,7 @@ def assert_nothing_cut_in_half(text: str) -> None:
 def test_a_long_list_of_watches_full_of_ampersands_is_cut_between_entities() -> None:
     watches = [make_watch(n, "Tom & Jerry & <Acme> " * 6) for n in range(1, 40)]
 
-    (text,) = section_texts([b.to_dict() for b in build_help_message(watches).blocks])
+    text = section_texts([b.to_dict() for b in build_help_message(watches).blocks])[0]
 
     assert text.startswith("*Watches*\n• #1 `Tom &amp; Jerry &amp; &lt;Acme&gt; ")
     assert text.endswith("…")
@@ -48,7 +49,7 @@ def test_every_cut_point_of_the_watch_list_leaves_whole_entities() -> None:
     for pad in range(12):
         watches = [make_watch(n, "&" * pad + " & <x> " * 30) for n in range(1, 30)]
 
-        (text,) = section_texts([b.to_dict() for b in build_help_message(watches).blocks])
+        text = section_texts([b.to_dict() for b in build_help_message(watches).blocks])[0]
 
         assert_nothing_cut_in_half(text)
 
