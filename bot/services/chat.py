@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from bot.services.digest import Digest
 from bot.store.models import Author, Card, EventKind, Mention
 
 
@@ -67,4 +68,16 @@ class ChatBackend(Protocol):
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Say in the card's thread who changed it and how."""
+        ...
+
+    def post_digest(self, digest: Digest, *, on_demand: bool = False) -> str:
+        """Post a channel's digest, tagged so a scheduled one can be found again; its ts."""
+        ...
+
+    def find_digest(self, digest: Digest) -> str | None:
+        """The ts of the scheduled digest for this channel, kind and day, if already posted."""
+        ...
+
+    def post_digest_chart(self, digest: Digest, thread_ts: str, png: bytes, alt_text: str) -> None:
+        """Upload the digest's chart into its thread."""
         ...
