@@ -57,6 +57,7 @@ def draw_chart(digest: Digest) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     zone = ZoneInfo(digest.period.zone)
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
@@ -85,7 +86,7 @@ def draw_chart(digest: Digest) -> bytes:
     axes.set_xticks(ticks, [f"{digest.hours[i].astimezone(zone):%a %d}" for i in ticks])
     axes.set_xlim(-0.5, len(positions) - 0.5)
     axes.set_ylim(0, max(max(bottom, default=0), 1) * 1.08)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(labelsize=FONT_PT)
     axes.set_ylabel("mentions per hour", fontsize=FONT_PT)
     title = f"Mentions per hour, last 7 days ({digest.period.zone})"
