@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, func, literal_column, or_
+from sqlalchemy import BigInteger, case, cast, func, literal_column, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -197,24 +197,20 @@ class Digest:
 
 
 def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970 of a stored UTC timestamp, in SQL."""
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer)
-    return func.extract("epoch", column)
+    """Whole seconds since 1970 (rounded down) of a stored UTC timestamp, in SQL."""
+    if dialect == "sqlite":  # strftime drops the fraction: rounds down after 1970
+        return cast(func.strftime("%s", column), BigInteger)
+    return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
 def _bucket(column: Any, dialect: str) -> ColumnElement[Any]:
     """The 15-minute bucket a timestamp falls in, as an integer, in SQL."""
-    if dialect == "sqlite":  # integer division rounds down for times after 1970
-        return _epoch(column, dialect) / BUCKET_S
-    return cast(func.floor(_epoch(column, dialect) / BUCKET_S), Integer)
+    return _epoch(column, dialect) // BUCKET_S
 
 
 def _minutes_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
-    """Whole minutes from `start` to `end` (rounded down), in SQL."""
-    if dialect == "sqlite":
-        return (_epoch(end, dialect) - _epoch(start, dialect)) / 60
-    return cast(func.floor(func.extract("epoch", end - start) / 60), Integer)
+    """Whole minutes from `start` to `end` (rounded down; waits are never negative), in SQL."""
+    return (_epoch(end, dialect) - _epoch(start, dialect)) // 60
 
 
 def _dialect(session: Session) -> str:
