@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.durations import short_duration
 from bot.services.digest import (
     Digest,
     DigestKind,
@@ -82,13 +81,18 @@ def build_digest(digest: Digest, permalinks: Mapping[int, str] | None = None) ->
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"Times in {digest.period.zone}. "
-                    + ("" if digest.empty else "Mentions per hour in the thread.")
+                    text=f"Times in {digest.period.zone}."
+                    + (" Mentions per hour in the thread." if _charted(digest) else "")
                 )
             ]
         )
     )
     return Message(blocks=blocks, text=_fallback(digest))
+
+
+def _charted(digest: Digest) -> bool:
+    """The chart goes out when the 7 days it shows hold any mention."""
+    return any(any(values) for values in digest.hourly.values())
 
 
 def _title(digest: Digest) -> str:
@@ -171,10 +175,19 @@ def _top_line(top: TopMention, permalink: str | None) -> str:
 
 
 def duration(seconds: int | None) -> str:
-    """A wait for people: "18 min", "2 h", "under a minute"."""
+    """A wait for people, to the minute: "18 min", "1 h 30 min", "2 d 3 h"."""
     if seconds is None:
         return "–"
-    return short_duration(timedelta(seconds=seconds)) or "under a minute"
+    minutes = max(0, seconds) // 60
+    if minutes < 1:
+        return "under a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
 
 
 def _waits(waits: Waits, what: str) -> str:
