@@ -177,6 +177,8 @@ class Card(SQLModel, table=True):
         Index("ix_card_channel_id_queued_at", "channel_id", "queued_at"),
         Index("ix_card_channel_id_claimed_at", "channel_id", "claimed_at"),
         Index("ix_card_channel_id_closed_at", "channel_id", "closed_at"),
+        # What still waits in a channel, and since when, read from the index alone.
+        Index("ix_card_channel_id_state", "channel_id", "state", "posted_at", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -53,6 +53,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_card_channel_id_queued_at", ["channel_id", "queued_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_card_channel_id_state",
+            ["channel_id", "state", "posted_at", "claimed_at"],
+            unique=False,
+        )
 
     with op.batch_alter_table("digestschedule", schema=None) as batch_op:
         batch_op.add_column(
@@ -65,6 +70,7 @@ def downgrade() -> None:
         batch_op.drop_column("name_staff")
 
     with op.batch_alter_table("card", schema=None) as batch_op:
+        batch_op.drop_index("ix_card_channel_id_state")
         batch_op.drop_index("ix_card_channel_id_queued_at")
         batch_op.drop_index("ix_card_channel_id_closed_at")
         batch_op.drop_index("ix_card_channel_id_claimed_at")
