@@ -78,3 +78,12 @@ def test_authorization_credentials_in_log_lines_are_redacted() -> None:
     RedactTokens().filter(record)
 
     assert record.getMessage() == "sent Authorization: Bearer [redacted]"
+
+
+def test_the_workspace_time_zone_is_utc_unless_set_and_must_exist() -> None:
+    from pydantic import ValidationError
+
+    assert make_settings().timezone == "UTC"
+    assert make_settings(OVERHEARD_TIMEZONE="Europe/Berlin").timezone == "Europe/Berlin"
+    with pytest.raises(ValidationError, match="unknown time zone 'Europe/Atlantis'"):
+        make_settings(OVERHEARD_TIMEZONE="Europe/Atlantis")
