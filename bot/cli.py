@@ -1,4 +1,4 @@
-"""The command line: run, serve, worker, watch, preview, sources, feedback and db."""
+"""The command line: run, serve, worker, watch, preview, sources, feedback, digest and db."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from bot.compose import open_deps, open_engine, open_sources, require_schema
@@ -279,6 +280,59 @@ def cmd_feedback_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Post a channel's digest now, for yesterday or --date (local), whatever the schedule."""
+    from bot.services.digest_delivery import Outcome, send_digest
+
+    require_schema(settings)
+    console = None if settings.slack_configured else sys.stdout
+    with open_deps(settings, console=console) as deps:
+        result = send_digest(deps, args.channel, args.date, weekly=args.weekly)
+    if result.outcome is Outcome.FAILED:
+        print(f"overheard: the digest for {args.channel} failed: {result.error}", file=sys.stderr)
+        return 1
+    split = ", ".join(f"{count} {label}" for label, count in result.by_sentiment)
+    chart = "with its chart" if result.chart else "no chart (no mentions in 7 days)"
+    print(
+        f"Digest for {result.first_day} posted to {result.channel_id} (ts {result.ts}): "
+        f"{result.mentions} mentions ({split or 'none'}); {chart}."
+    )
+    return 0
+
+
+def cmd_digest_at(settings: Settings, args: argparse.Namespace) -> int:
+    """Set when a channel's digest goes out."""
+    from bot.services.digest_times import DigestTimeError, set_digest_time
+
+    zone = args.tz or settings.timezone
+    try:
+        with open_engine(settings) as engine, session_scope(engine) as session:
+            schedule = set_digest_time(
+                args.channel,
+                args.time,
+                zone,
+                weekly=args.weekly,
+                name_staff=args.name_staff,
+                by="cli",
+                session=session,
+                now=utcnow(),
+            )
+            at = schedule.at_time
+    except DigestTimeError as exc:
+        print(f"overheard: {exc}", file=sys.stderr)
+        return 2
+    every = "every Monday, for the week before" if args.weekly else "every day, for the day before"
+    print(f"{args.channel} gets its digest at {at} {zone}, {every}.")
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-11-24: {text!r}") from exc
+
+
 def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     """The argument parser for every subcommand; `networks` gives the choices and their flags."""
     parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
@@ -342,6 +396,24 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     )
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     export.set_defaults(func=cmd_feedback_export)
+
+    digest = sub.add_parser("digest", help="the daily digest").add_subparsers(
+        dest="digest", required=True
+    )
+    send = digest.add_parser("send", help="post a channel's digest now")
+    send.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
+    send.add_argument(
+        "--date", type=_day, help="the local day to cover, YYYY-MM-DD (default: yesterday)"
+    )
+    send.add_argument("--weekly", action="store_true", help="cover 7 days from --date")
+    send.set_defaults(func=cmd_digest_send)
+    at = digest.add_parser("at", help="set when a channel's digest goes out")
+    at.add_argument("time", help="local time, HH:MM")
+    at.add_argument("--tz", help="IANA time zone, like Europe/Berlin (default OVERHEARD_TIMEZONE)")
+    at.add_argument("--channel", required=True, help="Slack channel ID, like C0123ABCD")
+    at.add_argument("--weekly", action="store_true", help="Mondays only, for the week before")
+    at.add_argument("--name-staff", action="store_true", help="name people in the response times")
+    at.set_defaults(func=cmd_digest_at)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

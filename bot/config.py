@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="OVERHEARD_LOG_LEVEL")
     # Slack user ids who may change overheard besides the workspace's admins and owners.
     admin_user_ids: str = Field(default="", alias="OVERHEARD_ADMINS")
+    # The workspace's time zone (IANA): digests go out at 09:00 here unless a channel says.
+    timezone: str = Field(default="UTC", alias="OVERHEARD_TIMEZONE")
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +61,16 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """Refuse a zone name the tz database doesn't know, at start-up rather than at 09:00."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
 
     @field_validator("slack_api_url")
     @classmethod

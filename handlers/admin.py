@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.services.deps import Deps
+from bot.services.digest_delivery import channel_plans, send_digest
 from bot.services.digest_times import DigestTimeError, digest_time, set_digest_time
 from bot.services.routes import RouteError, add_route, list_routes, remove_route
 from bot.services.sla import SlaError, load_policy, set_escalation, set_target
@@ -40,6 +41,7 @@ from bot.slack.admin import (
     WatchModalOrigin,
     WatchSubmission,
     build_digest_message,
+    build_digest_sent,
     build_error,
     build_help_message,
     build_notice_modal,
@@ -96,6 +98,12 @@ def handle_admin_command(
     ack()
     if not admins.is_admin(user_id):
         respond(text=REFUSAL)
+        return
+    if request.name == "digest now":  # slow (numbers, chart, upload): after the ack
+        args = request.args
+        result = send_digest(deps, args.channel, args.day, weekly=args.weekly)
+        log.info("/overheard digest now by %s: %s", user_id, result.outcome)
+        respond(**build_digest_sent(result).to_slack())
         return
     if request.name in ("watch form", "watch edit"):
         origin = WatchModalOrigin(request.args.id, channel_id, FROM_COMMAND)
@@ -227,8 +235,10 @@ def _sla(_r: Request, _user: str, session: Session, _deps: Deps) -> Message:
     return build_sla_message(load_policy(session=session))
 
 
-def _digest(r: Request, _user: str, session: Session, _deps: Deps) -> Message:
-    return build_digest_message(digest_time(r.args.channel, session=session), r.args.channel)
+def _digest(r: Request, _user: str, session: Session, deps: Deps) -> Message:
+    default = next((p for p in channel_plans(deps) if p.channel_id == r.args.channel), None)
+    schedule = digest_time(r.args.channel, session=session)
+    return build_digest_message(schedule, r.args.channel, default=default)
 
 
 def _stats(_r: Request, _user: str, session: Session, deps: Deps) -> Message:

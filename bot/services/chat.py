@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.services.digest import Digest
 from bot.store.models import AdminNotice, Author, Card, EventKind, Mention
 
 if TYPE_CHECKING:
@@ -102,4 +103,15 @@ class ChatBackend(Protocol):
 
     def send_notice(self, user_id: str, notice: AdminNotice) -> None:
         """Send an admin notice to one person by direct message."""
+
+    def post_digest(self, digest: Digest, *, on_demand: bool = False) -> str:
+        """Post a channel's digest, tagged so a scheduled one can be found again; its ts."""
+        ...
+
+    def find_digest(self, digest: Digest) -> str | None:
+        """The ts of the scheduled digest for this channel, kind and day, if already posted."""
+        ...
+
+    def post_digest_chart(self, digest: Digest, thread_ts: str, png: bytes, alt_text: str) -> None:
+        """Upload the digest's chart into its thread."""
         ...

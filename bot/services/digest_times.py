@@ -24,11 +24,15 @@ def set_digest_time(
     timezone: str,
     *,
     weekly: bool = False,
+    name_staff: bool | None = None,
     by: str,
     session: Session,
     now: datetime,
 ) -> DigestSchedule:
-    """Store when `channel_id` gets its digest, replacing the time it had."""
+    """Store when `channel_id` gets its digest, replacing the time it had.
+
+    `name_staff` (mention people by name in its response times) is kept when None.
+    """
     if not CHANNEL_ID.match(channel_id):
         raise DigestTimeError(f"{channel_id!r} is not a channel: name one like #support")
     match = _HH_MM.match(at.strip())
@@ -54,6 +58,8 @@ def set_digest_time(
     else:
         row.at_time, row.timezone, row.weekly = at_time, timezone, weekly
         row.updated_by, row.updated_at = by, now
+    if name_staff is not None:
+        row.name_staff = name_staff
     session.add(row)
     session.flush()
     return row

@@ -1,8 +1,9 @@
-"""The worker's clock: fetches, snooze wake-ups, the outbox, SLA reminders and Homes."""
+"""The worker's clock: fetches, snooze wake-ups, the outbox, SLA reminders, Homes, digests."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -10,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
+from bot.services.digest_delivery import post_due_digests
 from bot.services.fetching import run_due_fetches
 from bot.services.home import refresh_homes
 from bot.services.notices import send_unsent_notices
@@ -27,6 +29,8 @@ WAKE_TICK_S = 30
 SLA_TICK_S = 60
 # An open Home shows a change within this many seconds.
 HOME_TICK_S = 30
+# Digests go out within this many seconds of their local time.
+DIGEST_TICK_S = 60
 
 
 def wake_snoozed_cards(deps: Deps) -> list[int]:
@@ -93,5 +97,15 @@ def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
         seconds=HOME_TICK_S,
         id="refresh_homes",
         **common,
+    )
+    scheduler.add_job(
+        post_due_digests,
+        "interval",
+        args=[deps],
+        seconds=DIGEST_TICK_S,
+        id="post_due_digests",
+        # Not at start-up with the others: a digest is never urgent, a restart loop never
+        # turns into a burst of them, and the first minute goes to cards.
+        **{**common, "next_run_time": deps.clock() + timedelta(seconds=DIGEST_TICK_S)},
     )
     return scheduler

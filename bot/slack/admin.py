@@ -7,7 +7,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,6 +25,8 @@ from slack_sdk.models.blocks.basic_components import Option
 from slack_sdk.models.views import View
 
 from bot.durations import short_duration
+from bot.services.digest import DigestKind
+from bot.services.digest_delivery import DigestResult, Outcome, Plan
 from bot.services.routes import describe_conditions
 from bot.services.sla import SlaPolicy
 from bot.services.stats import Numbers
@@ -52,7 +54,8 @@ command line's network options (e.g. `--feed-url`, `--app-id`); `watch add` alon
 • `/overheard route add WATCH_ID #channel [--priority P2] [--sentiment negative] [--reach 50] \
 [--keyword WORD]` · `route list [WATCH_ID]` · `route remove ROUTE_ID`
 • `/overheard sla` · `sla P1 30m` · `sla escalate @group|#channel|none`
-• `/overheard digest` · `digest at 09:00 Europe/Paris [daily|weekly] [--channel #c]`
+• `/overheard digest` · `digest at 09:00 Europe/Paris [daily|weekly] [--channel #c]` · \
+`digest now [YYYY-MM-DD] [weekly]`
 • `/overheard stats` (the last 24 hours)
 • `/score HANDLE`: an author's reach"""
 
@@ -65,7 +68,7 @@ USAGE = {
     "route": "/overheard route add|list|remove …",
     "sla": "/overheard sla · /overheard sla P1 30m · /overheard sla escalate @group|#channel|none",
     "digest": "/overheard digest · /overheard digest at HH:MM TIME/ZONE [daily|weekly] "
-    "[--channel #c]",
+    "[--channel #c] · /overheard digest now [YYYY-MM-DD] [weekly]",
 }
 
 _CHANNEL_ENTITY = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^<>]*)?>$")
@@ -183,6 +186,7 @@ _CHANGING = frozenset(
         "sla target",
         "sla escalate",
         "digest at",
+        "digest now",
     }
 )
 
@@ -269,6 +273,20 @@ def _read_digest(args: argparse.Namespace) -> str:
     words: list[str] = args.words
     if not words:
         return "digest"
+    if words[0].lower() == "now" and len(words) <= 3:
+        args.day, args.weekly = None, False
+        for word in words[1:]:
+            if word.lower() in ("daily", "weekly"):
+                args.weekly = word.lower() == "weekly"
+                continue
+            try:
+                args.day = date.fromisoformat(word)
+            except ValueError:
+                raise AdminInputError(
+                    f"{escape_mrkdwn(word)} is not a day like 2026-11-30. "
+                    f"Usage: `{USAGE['digest']}`"
+                ) from None
+        return "digest now"
     if words[0].lower() == "at" and len(words) in (3, 4):
         how = words[3].lower() if len(words) == 4 else "daily"
         if how not in ("daily", "weekly"):
@@ -444,18 +462,47 @@ def describe_escalation(contact: str | None) -> str:
 
 
 def build_digest_message(
-    schedule: DigestSchedule | None, channel_id: str, *, changed: bool = False
+    schedule: DigestSchedule | None,
+    channel_id: str,
+    *,
+    changed: bool = False,
+    default: Plan | None = None,
 ) -> Message:
-    """When a channel gets its digest."""
+    """When a channel gets its digest: its own time, the default for a watched channel, none."""
+    if schedule is None and default is not None:
+        at = f"{default.at:%H:%M} {escape_mrkdwn(default.zone)}"
+        return build_reply(
+            f"<#{channel_id}> gets its digest every day at {at} (the default). Change it: "
+            "`/overheard digest at 09:00 Europe/Paris [daily|weekly]`; see it now: "
+            "`/overheard digest now`."
+        )
     if schedule is None:
         return build_reply(
-            f"<#{channel_id}> gets no digest. Set one: `/overheard digest at 09:00 Europe/Paris`"
+            f"<#{channel_id}> gets no digest (no watch posts here). Set one: "
+            "`/overheard digest at 09:00 Europe/Paris`"
         )
     when = "every Monday" if schedule.weekly else "every day"
     at = f"{schedule.at_time} {escape_mrkdwn(schedule.timezone)}"
     if changed:
         return build_reply(f"Set <#{channel_id}>'s digest to {when} at {at}.")
     return build_reply(f"<#{channel_id}> gets its digest {when} at {at}.")
+
+
+def build_digest_sent(result: DigestResult) -> Message:
+    """What `/overheard digest now` did."""
+    what = "weekly digest" if result.kind == DigestKind.WEEKLY else "digest"
+    if result.outcome != Outcome.POSTED:
+        return build_error(
+            f"The {what} for <#{result.channel_id}> could not be posted "
+            f"({escape_mrkdwn(result.error or 'unknown error')})."
+        )
+    split = ", ".join(f"{count} {label}" for label, count in result.by_sentiment)
+    chart = " with its chart in the thread" if result.chart else ""
+    return build_reply(
+        f"Posted the {what} for {result.first_day:%a %d %b %Y} in <#{result.channel_id}>"
+        f"{chart}: {result.mentions} mention{'' if result.mentions == 1 else 's'} "
+        f"({split or 'none'})."
+    )
 
 
 def build_stats_message(numbers: Numbers) -> Message:

@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.retry import seconds_to_wait
 from bot.services.chat import CardView, ChatError, ChatRateLimited, Overdue
+from bot.services.digest import Digest
 from bot.services.home import HomeData
 from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
+from bot.slack.digest import build_digest
 from bot.slack.home import build_home_view, build_notice_message, view_fingerprint
 from bot.slack.sla import build_channel_escalation, build_group_escalation, build_reminder
 from bot.store.models import AdminNotice, EventKind
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Cards carry this message metadata, so a card whose post outcome was lost can be found.
 CARD_EVENT_TYPE = "overheard_card"
+# Digests carry their slot (channel, kind, first day), so a crashed send can be found.
+DIGEST_EVENT_TYPE = "overheard_digest"
 # When Slack's Retry-After can't be read, assume a polite default.
 DEFAULT_RETRY_AFTER_S = 30.0
 
@@ -165,13 +169,89 @@ class SlackChat:
             self._workspace_url = str(url) if url else None
         return self._workspace_url
 
-    def _send(self, method: Any, **kwargs: Any) -> None:
+    def post_digest(self, digest: Digest, *, on_demand: bool = False) -> str:
+        """Post the digest, its top mentions linked to their cards, tagged with its slot."""
+        permalinks = {}
+        for top in {*digest.top_by_reach, *digest.top_by_negativity}:
+            response = self._call(
+                self.client.chat_getPermalink, channel=top.channel_id, message_ts=top.message_ts
+            )
+            permalinks[top.card_id] = str(response["permalink"])
+        response = self._call(
+            self.client.chat_postMessage,
+            channel=digest.period.channel_id,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": DIGEST_EVENT_TYPE, "event_payload": _slot(digest, on_demand)},
+            **build_digest(digest, permalinks).to_slack(),
+        )
+        return str(response["ts"])
+
+    def find_digest(self, digest: Digest) -> str | None:
+        """Find the scheduled digest of this slot among the channel's newest messages."""
+        wanted = _slot(digest, on_demand=False)
         try:
-            method(**kwargs)
+            for message in _history(self.client, digest.period.channel_id):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == DIGEST_EVENT_TYPE
+                    and metadata.get("event_payload") == wanted
+                ):
+                    return str(message["ts"])
         except SlackApiError as exc:
             raise _chat_error(exc, now=self._clock()) from exc
         except OSError as exc:
             raise ChatError(f"connection: {exc}") from exc
+        return None
+
+    def post_digest_chart(self, digest: Digest, thread_ts: str, png: bytes, alt_text: str) -> None:
+        """Upload the chart into the digest's thread (files.getUploadURLExternal, then complete)."""
+        day = digest.period.first_day.isoformat()
+        self._call(
+            self.client.files_upload_v2,
+            channel=digest.period.channel_id,
+            thread_ts=thread_ts,
+            file=png,
+            filename=f"overheard-digest-{day}.png",
+            title=f"Mentions per hour, 7 days to {day}",
+            alt_txt=alt_text,
+        )
+
+    def _send(self, method: Any, **kwargs: Any) -> None:
+        self._call(method, **kwargs)
+
+    def _call(self, method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            raise _chat_error(exc, now=self._clock()) from exc
+        except SlackRequestError as exc:  # the file upload itself failed
+            raise ChatError(f"upload: {exc}") from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
+
+
+def _slot(digest: Digest, on_demand: bool) -> dict[str, Any]:
+    period = digest.period
+    return {
+        "channel_id": period.channel_id,
+        "kind": period.kind.value,
+        "day": period.first_day.isoformat(),
+        "on_demand": on_demand,
+    }
+
+
+def _history(client: WebClient, channel: str) -> Any:
+    """The channel's newest top-level messages, with metadata, up to HISTORY_PAGES pages."""
+    cursor: str | None = None
+    for _page in range(HISTORY_PAGES):
+        response = client.conversations_history(
+            channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+        )
+        yield from response.get("messages") or []
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or cursor is None:
+            return
 
 
 HISTORY_PAGE = 200
@@ -298,6 +378,23 @@ class ConsoleChat:
         """Print the notice, addressed to the admin it would be sent to."""
         with self._lock:
             self.out.write(f"\n!! for {user_id}: {notice.message}\n")
+
+    def post_digest(self, digest: Digest, *, on_demand: bool = False) -> str:
+        """Print the digest."""
+        with self._lock:
+            self._next_ts += 1
+            ts = f"{self._next_ts}.000000"
+            self._print(f"digest for {digest.period.channel_id}", build_digest(digest))
+        return ts
+
+    def find_digest(self, digest: Digest) -> str | None:
+        """A terminal keeps no history: nothing to find."""
+        return None
+
+    def post_digest_chart(self, digest: Digest, thread_ts: str, png: bytes, alt_text: str) -> None:
+        """Say what the chart shows; a terminal can't show the image."""
+        with self._lock:
+            self.out.write(f"   chart ({len(png)} bytes PNG): {alt_text}\n")
             self.out.flush()
 
     def _print(self, heading: str, card: Message) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
@@ -171,7 +171,15 @@ class Card(SQLModel, table=True):
     conversation (or one link) in a channel share a top-level card: see ThreadKey.
     """
 
-    __table_args__ = (UniqueConstraint("mention_id", "channel_id"),)
+    __table_args__ = (
+        UniqueConstraint("mention_id", "channel_id"),
+        # The digest counts a channel's cards by when they arrived, were claimed or closed.
+        Index("ix_card_channel_id_queued_at", "channel_id", "queued_at"),
+        Index("ix_card_channel_id_claimed_at", "channel_id", "claimed_at"),
+        Index("ix_card_channel_id_closed_at", "channel_id", "closed_at"),
+        # What still waits in a channel, and since when, read from the index alone.
+        Index("ix_card_channel_id_state", "channel_id", "state", "posted_at", "claimed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
@@ -287,8 +295,33 @@ class DigestSchedule(SQLModel, table=True):
     at_time: str = Field(max_length=5)  # HH:MM, local
     timezone: str = Field(max_length=64)  # an IANA zone name
     weekly: bool = Field(default=False)  # Mondays only
+    # Name staff with <@U…> in the digest's response times; off: figures without names.
+    name_staff: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     updated_by: str = Field(max_length=32)
     updated_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class DigestSent(SQLModel, table=True):
+    """A digest slot: claimed by one worker before posting, with the message once posted.
+
+    One row per channel, kind (daily, weekly) and first local day covered, so a slot can be
+    claimed once; a claim whose worker died (lease over, no message) is taken over, and the
+    taker first looks for the message in Slack before posting again.
+    """
+
+    __table_args__ = (UniqueConstraint("channel_id", "kind", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    day: date
+    claimed_by: str = Field(max_length=64)
+    claimed_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    lease_until: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    attempts: int = Field(default=1)
+    message_ts: str | None = Field(default=None, max_length=32)
+    posted_at: datetime | None = _ts()
+    chart_posted_at: datetime | None = _ts()
 
 
 class AdminNotice(SQLModel, table=True):

@@ -237,3 +237,50 @@ def test_feedback_export_writes_the_corrections_as_tsv_to_a_file_or_stdout(
     assert row.split("\t")[1:4] == ["hackernews", "positive", "negative"]
     assert row.split("\t")[5:7] == ["UALICE", "2026-11-26T09:00:00+00:00"]
     assert to_stdout.stdout == output.read_text(encoding="utf-8")
+
+
+def test_digest_send_posts_the_summary_and_the_chart_to_slack(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+
+    overheard("db", "upgrade", env=env)
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        make_posted_card(engine)
+        make_posted_card(engine, external_id="41000002", text="Love the new Acme app!")
+    finally:
+        engine.dispose()
+
+    with FakeSlack() as fake:
+        slack = {**env, "SLACK_BOT_TOKEN": TEST_TOKEN, "SLACK_API_URL": fake.base_url}
+        result = overheard(
+            "digest", "send", "--channel", CHANNEL, "--date", NOW.date().isoformat(), env=slack
+        )
+
+        assert result.returncode == 0, result.stderr
+        (message,) = fake.messages(CHANNEL)
+        assert message["text"] == (
+            "Daily digest · Thu 26 Nov 2026: 2 mentions (1 negative, 1 positive); 2 unclaimed."
+        )
+        (complete,) = fake.calls_to("files.completeUploadExternal")
+        assert complete.args["thread_ts"] == message["ts"]
+        assert fake.files[0]["data"].startswith(b"\x89PNG")
+    assert f"Digest for 2026-11-26 posted to {CHANNEL}" in result.stdout
+    assert "2 mentions (1 negative, 1 positive); with its chart." in result.stdout
+
+
+def test_digest_at_sets_the_time_and_refuses_a_bad_zone(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+
+    good = overheard(
+        "digest", "at", "08:30", "--tz", "Europe/Berlin", "--channel", CHANNEL, env=env
+    )
+    bad = overheard("digest", "at", "08:30", "--tz", "Moon/Base", "--channel", CHANNEL, env=env)
+
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip() == (
+        f"{CHANNEL} gets its digest at 08:30 Europe/Berlin, every day, for the day before."
+    )
+    assert bad.returncode == 2
+    assert "'Moon/Base' is not a time zone" in bad.stderr

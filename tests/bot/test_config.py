@@ -116,3 +116,12 @@ def test_a_logged_traceback_is_masked_too(capsys: pytest.CaptureFixture[str]) ->
     assert "Traceback" in err and "Slack call failed" in err
     assert "abcDEF" not in err and "eyJhbGci" not in err
     assert "xoxb-[redacted]" in err and "Bearer [redacted]" in err
+
+
+def test_the_workspace_time_zone_is_utc_unless_set_and_must_exist() -> None:
+    from pydantic import ValidationError
+
+    assert make_settings().timezone == "UTC"
+    assert make_settings(OVERHEARD_TIMEZONE="Europe/Berlin").timezone == "Europe/Berlin"
+    with pytest.raises(ValidationError, match="unknown time zone 'Europe/Atlantis'"):
+        make_settings(OVERHEARD_TIMEZONE="Europe/Atlantis")

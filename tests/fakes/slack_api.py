@@ -245,6 +245,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        if url.path.startswith("/upload/") and self.command == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            ok = self.server.fake._receive_upload(url.path[len("/upload/") :], body)
+            data = (f"OK - {len(body)}" if ok else "file not expected").encode()
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path.startswith("/response/") and self.command == "POST":
             length = int(self.headers.get("Content-Length") or 0)
             self.server.fake._respond(url.path, self.rfile.read(length) if length else b"")
@@ -311,6 +322,10 @@ class FakeSlack:
         self._threads: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self.delays: dict[str, float] = {}  # seconds to hold each method's answer
+        # files.getUploadURLExternal hands out an upload URL on this server; the bytes sent
+        # there wait here until files.completeUploadExternal shares them.
+        self._pending_uploads: dict[str, JSONDict] = {}
+        self.files: list[JSONDict] = []  # shared files: id, name, title, alt_txt, data, where
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -361,6 +376,14 @@ class FakeSlack:
         """A `response_url` to put in a command or action payload: what is sent there lands
         in `responses` (JSON bodies, with `_path` added)."""
         return f"{self.base_url.removesuffix('/api/')}/response/{name}"
+
+    def _receive_upload(self, file_id: str, body: bytes) -> bool:
+        with self._lock:
+            pending = self._pending_uploads.get(file_id)
+            if pending is None:
+                return False
+            pending["data"] = body
+            return True
 
     def _respond(self, path: str, body: bytes) -> None:
         try:
@@ -642,6 +665,67 @@ class FakeSlack:
         if message is not None and message.get("thread_ts") not in (None, ts):
             link += f"?thread_ts={message['thread_ts']}&cid={channel}"
         return {"ok": True, "channel": channel, "permalink": link}
+
+    def _api_files_getUploadURLExternal(self, args: JSONDict) -> JSONDict:
+        """An upload URL on this server for a file of `length` bytes."""
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or not str(length or "").isdigit() or int(length) <= 0:
+            raise _error("invalid_arguments")
+        file_id = f"F{self._next_ts().replace('.', '')}"
+        self._pending_uploads[file_id] = {
+            "id": file_id,
+            "name": filename,
+            "length": int(length),
+            "alt_txt": args.get("alt_txt"),
+            "data": None,
+        }
+        root = self.base_url.removesuffix("/api/")
+        return {"ok": True, "upload_url": f"{root}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, args: JSONDict) -> JSONDict:
+        """Share uploaded files, in a channel or a thread, as one message carrying them."""
+        try:
+            files = json.loads(args.get("files") or "[]")
+        except ValueError as e:
+            raise _error("invalid_arguments") from e
+        if not isinstance(files, list) or not files:
+            raise _error("invalid_arguments")
+        shared = []
+        for item in files:
+            pending = self._pending_uploads.get(str(item.get("id")))
+            if pending is None or pending["data"] is None:
+                raise _error("file_not_found")
+            if len(pending["data"]) != pending["length"]:
+                raise _error("file_upload_size_mismatch")
+            shared.append({**pending, "title": item.get("title") or pending["name"]})
+        channel, thread_ts = args.get("channel_id"), args.get("thread_ts")
+        for item in shared:
+            del self._pending_uploads[item["id"]]
+            self.files.append(
+                {
+                    **item,
+                    "channel_id": channel,
+                    "thread_ts": thread_ts,
+                    "initial_comment": args.get("initial_comment"),
+                }
+            )
+        if channel:
+            message: JSONDict = {
+                "type": "message",
+                "user": self.bot_user_id,
+                "text": args.get("initial_comment") or "",
+                "files": [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in shared],
+                "ts": self._next_ts(),
+            }
+            if thread_ts:
+                message["thread_ts"] = thread_ts
+                self._threads.setdefault((channel, thread_ts), []).append(message)
+                parent = self._find_message(channel, thread_ts)
+                if parent is not None:
+                    parent["reply_count"] = parent.get("reply_count", 0) + 1
+            else:
+                self._messages.setdefault(channel, []).append(message)
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
     def _api_users_info(self, args: JSONDict) -> JSONDict:
         user_id = args.get("user", "")

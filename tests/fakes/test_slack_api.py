@@ -501,3 +501,44 @@ def test_views_open_records_the_modal_and_checks_its_limits(
         client.views_open(trigger_id="", view=modal())
     assert error_of(excinfo) == "invalid_arguments"
     assert len(fake.opened_views) == 1
+
+
+def test_files_upload_v2_uploads_the_bytes_and_shares_them_in_a_thread(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(channel=CHANNEL, text="digest")["ts"]
+
+    client.files_upload_v2(
+        channel=CHANNEL,
+        thread_ts=parent,
+        file=b"\x89PNG fake",
+        filename="chart.png",
+        title="Chart",
+        alt_txt="a chart",
+        initial_comment="here",
+    )
+
+    (url_call,) = fake.calls_to("files.getUploadURLExternal")
+    assert (url_call.args["filename"], url_call.args["length"]) == ("chart.png", "9")
+    (shared,) = fake.files
+    assert shared["data"] == b"\x89PNG fake"
+    assert (shared["channel_id"], shared["thread_ts"], shared["initial_comment"]) == (
+        CHANNEL,
+        parent,
+        "here",
+    )
+    assert (shared["title"], shared["alt_txt"]) == ("Chart", "a chart")
+    (reply,) = fake.thread(CHANNEL, parent)
+    assert reply["files"][0]["name"] == "chart.png"
+
+
+def test_completing_an_upload_whose_bytes_never_came_is_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    file_id = client.files_getUploadURLExternal(filename="a.png", length=3)["file_id"]
+
+    with pytest.raises(SlackApiError) as error:
+        client.files_completeUploadExternal(files=[{"id": file_id}], channel_id=CHANNEL)
+
+    assert error.value.response["error"] == "file_not_found"
+    assert fake.files == []

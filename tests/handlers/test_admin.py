@@ -95,7 +95,7 @@ def test_help_shows_the_watches_and_every_command_to_anyone(
     for sub in ("watch add QUERY", "watch pause ID", "route add WATCH_ID", "sla P1 30m"):
         assert sub in shown
     assert "digest at 09:00" in shown and "/overheard stats" in shown
-    assert "digest now" not in shown
+    assert "digest now" in shown
     assert slack.fake.calls_to("users.info") == []  # reading needs no admin check
 
 
@@ -382,6 +382,47 @@ def test_an_admin_sets_the_digest_time_and_anyone_reads_it(engine: Engine, slack
         True,
     )
     assert row.updated_by == ADMIN
+
+
+def test_a_watched_channel_gets_the_default_digest_time(engine: Engine, slack: SlackApp) -> None:
+    make_watch(engine)  # posts to CHANNEL
+
+    shown = say(slack, "digest", user=MEMBER)
+
+    assert shown.startswith(f"<#{CHANNEL}> gets its digest every day at 09:00 UTC (the default)")
+
+
+def test_an_admin_gets_a_digest_now_and_a_member_is_refused(
+    engine: Engine, slack: SlackApp, clock: Clock
+) -> None:
+    watch = make_watch(engine)
+    with session_scope(engine) as session:  # yesterday, one mention
+        ingest_mentions(
+            [make_fetched(created_at=clock.now - timedelta(days=1))],
+            watch=watch,
+            authors={},
+            session=session,
+            now=clock.now - timedelta(hours=20),
+        )
+
+    refused = say(slack, "digest now", user=MEMBER)
+    assert refused == REFUSAL
+    assert [c for c in slack.fake.calls_to("chat.postMessage") if not c.failed] == []
+
+    done = say(slack, "digest now")
+
+    (digest,) = [c.args for c in slack.fake.calls_to("chat.postMessage") if not c.failed]
+    assert digest["channel"] == CHANNEL
+    assert digest["metadata"]["event_type"] == "overheard_digest"
+    assert digest["metadata"]["event_payload"]["on_demand"] is True
+    assert done.startswith(f"Posted the digest for Wed 25 Nov 2026 in <#{CHANNEL}>")
+    assert ": 1 mention (" in done
+    assert "with its chart in the thread" in done
+    assert len(slack.fake.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_digest_now_reads_a_day_and_refuses_nonsense(slack: SlackApp) -> None:
+    assert "is not a day like 2026-11-30" in say(slack, "digest now yesterday-ish")
 
 
 # --- the watch modal ------------------------------------------------------------------------

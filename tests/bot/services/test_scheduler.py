@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from bot.services.deps import Deps, utcnow
 from bot.services.scheduler import (
+    DIGEST_TICK_S,
     FETCH_TICK_S,
     HOME_TICK_S,
     POST_TICK_S,
@@ -124,4 +125,5 @@ def test_each_chore_runs_on_its_tick_and_never_overlaps_itself(
         "wake_snoozed": (WAKE_TICK_S, 1, True),
         "remind_overdue": (SLA_TICK_S, 1, True),
         "refresh_homes": (HOME_TICK_S, 1, True),
+        "post_due_digests": (DIGEST_TICK_S, 1, True),
     }
