@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from bot.services.chat import ChatError
 from bot.services.deps import Deps
 from bot.services.digest import Digest, DigestKind, compute_digest, digest_period
+from bot.services.notices import NOTICE_KINDS, report_problem
 from bot.store.db import session_scope
 from bot.store.models import DigestSchedule, DigestSent, Watch
 
@@ -235,6 +236,7 @@ def send_scheduled_digest(deps: Deps, plan: Plan, kind: DigestKind, day: date) -
         chart = _post_chart(deps, digest, ts)
     except ChatError as exc:
         _record(deps, row, lease_until=deps.clock())  # free the slot for the next attempt
+        _tell_admins(deps, exc, digest)
         return _result(digest, Outcome.FAILED, ts=ts, error=exc.code)
     _record(deps, row, chart_posted_at=deps.clock(), lease_until=deps.clock())
     return _result(digest, outcome, ts=ts, chart=chart)
@@ -258,8 +260,15 @@ def send_digest(
         ts = deps.chat.post_digest(digest, on_demand=True)
         chart = _post_chart(deps, digest, ts)
     except ChatError as exc:
+        _tell_admins(deps, exc, digest)
         return _result(digest, Outcome.FAILED, ts=ts, error=exc.code)
     return _result(digest, Outcome.POSTED, ts=ts, chart=chart)
+
+
+def _tell_admins(deps: Deps, exc: ChatError, digest: Digest) -> None:
+    """A refusal only a person can fix (the bot not in the channel…) goes to the admins."""
+    if exc.code in NOTICE_KINDS:
+        report_problem(deps, exc.code, digest.period.channel_id)
 
 
 def _find(deps: Deps, digest: Digest) -> str | None:

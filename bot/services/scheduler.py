@@ -14,7 +14,7 @@ from bot.services.deps import Deps
 from bot.services.digest_delivery import post_due_digests
 from bot.services.fetching import run_due_fetches
 from bot.services.home import refresh_homes
-from bot.services.notices import send_unsent_notices
+from bot.services.notices import report_problem, send_unsent_notices
 from bot.services.poster import Poster
 from bot.services.sla import SlaReport, remind_overdue
 
@@ -40,7 +40,10 @@ def wake_snoozed_cards(deps: Deps) -> list[int]:
 
 def remind_overdue_cards(deps: Deps) -> SlaReport:
     """Remind and escalate the unclaimed cards past their response target."""
-    return remind_overdue(deps.chat, engine=deps.engine, now=deps.clock())
+    report = remind_overdue(deps.chat, engine=deps.engine, now=deps.clock())
+    for code, channel in dict.fromkeys(report.problems):
+        report_problem(deps, code, channel)  # on the Home, and by DM to the admins
+    return report
 
 
 def refresh_home_tabs(deps: Deps) -> list[str]:

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.cards import SYSTEM_ACTOR, load_card, record_event
 from bot.services.chat import ChatBackend, ChatError, ChatRateLimited, Overdue
+from bot.services.notices import NOTICE_KINDS
 from bot.services.settings_store import read_setting, write_setting
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, Event, EventKind, Mention
@@ -117,6 +118,7 @@ class Waiting:
     """An unclaimed posted card, when its current wait started and what it has been sent."""
 
     card_id: int
+    channel_id: str
     version: int
     priority: int
     since: datetime
@@ -139,6 +141,8 @@ class SlaReport:
     reminded: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    # Refusals a person must act on (the bot not in the escalation channel…): (code, channel).
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 def waiting_cards(*, session: Session, since_before: datetime) -> list[Waiting]:
@@ -166,6 +170,7 @@ def waiting_cards(*, session: Session, since_before: datetime) -> list[Waiting]:
             found.append(
                 Waiting(
                     card.id,
+                    card.channel_id,
                     card.version,
                     priority or PRIORITIES[-1],
                     since,
@@ -196,6 +201,7 @@ def remind_overdue(chat: ChatBackend, *, engine: Engine, now: datetime) -> SlaRe
         if waited < target or waited > 2 * target + STALE_AFTER:
             continue
         overdue = Overdue(card.priority, waited, target)
+        where = card.channel_id
         try:
             if not card.reminded():
                 if not _remind(chat, card, overdue, policy.escalate_to, engine=engine, now=now):
@@ -203,6 +209,8 @@ def remind_overdue(chat: ChatBackend, *, engine: Engine, now: datetime) -> SlaRe
                 report.reminded.append(card.card_id)
                 sent += 1
             contact = policy.escalate_to
+            if contact is not None and contact[0] in "CG":
+                where = contact
             if (
                 contact is not None
                 and waited >= 2 * target
@@ -218,6 +226,8 @@ def remind_overdue(chat: ChatBackend, *, engine: Engine, now: datetime) -> SlaRe
         except ChatError as exc:
             log.warning("SLA message for card %d not sent: %s", card.card_id, exc.code)
             report.failed.append(card.card_id)
+            if exc.code in NOTICE_KINDS:
+                report.problems.append((exc.code, where))
     return report
 
 

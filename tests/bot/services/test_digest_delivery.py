@@ -23,6 +23,7 @@ from bot.services.digest_delivery import (
     send_digest,
 )
 from bot.services.digest_times import set_digest_time
+from bot.services.notices import open_notices
 from bot.slack.chat import DIGEST_EVENT_TYPE, SlackChat
 from bot.store.db import session_scope
 from bot.store.models import DigestSent, Watch
@@ -294,3 +295,21 @@ def test_the_digest_waits_for_its_time_in_the_workspace_zone(
     assert post_due_digests(deps) == []
     clock.advance(minutes=1)
     assert [r.first_day for r in post_due_digests(deps)] == [DAY]
+
+
+def test_a_channel_the_bot_was_removed_from_is_an_admin_notice_and_retried(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    watch_channel(engine)
+    deps = make_deps(engine, fake, Clock(AFTER_NINE))
+    fake.fail_next("chat.postMessage", error="is_archived", status=200)
+
+    (failed,) = post_due_digests(deps)
+
+    assert failed.outcome == Outcome.FAILED and failed.error == "is_archived"
+    with session_scope(engine) as session:
+        assert [(n.kind, n.channel_id) for n in open_notices(session=session)] == [
+            ("is_archived", CHANNEL)
+        ]
+    (posted,) = post_due_digests(deps)  # unarchived: the slot was freed, the digest goes out
+    assert posted.outcome == Outcome.POSTED and len(digests(fake)) == 1

@@ -19,11 +19,15 @@ from bot.services.cards import (
     snooze_card,
     wake_card,
 )
+from bot.services.deps import Deps
+from bot.services.notices import open_notices
 from bot.services.pipeline import ingest_mentions
+from bot.services.scheduler import remind_overdue_cards
 from bot.services.sla import SlaReport, remind_overdue, set_escalation, set_target
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, Mention
+from tests.conftest import Clock, make_settings
 from tests.factories import CHANNEL, NOW, get_card, make_fetched, make_posted_card, make_watch
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 
@@ -351,3 +355,23 @@ def test_a_card_forgotten_long_ago_is_left_alone(engine: Engine, fake: FakeSlack
 
     assert tick(engine, fake, days=1, minutes=31) == SlaReport()
     assert fake.calls_to("chat.postMessage") == []
+
+
+def test_an_escalation_channel_the_bot_is_not_in_becomes_an_admin_notice(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    posted_card(engine, priority=2)
+    escalate_to(engine, LEADS)
+    clock = Clock(NOW + timedelta(hours=1, minutes=1))
+    deps = Deps(make_settings(OVERHEARD_ADMINS="UADMIN"), engine, chat_for(fake), {}, clock=clock)
+    remind_overdue_cards(deps)  # the reminder, in the card's own channel
+    clock.advance(hours=1)
+    fake.fail_next("chat.postMessage", error="not_in_channel", status=200)
+
+    remind_overdue_cards(deps)  # the escalation into #leads: overheard is not a member
+
+    with session_scope(engine) as session:
+        notices = [(n.kind, n.channel_id) for n in open_notices(session=session)]
+    assert notices == [("not_in_channel", LEADS)]
+    (dm,) = [c.args for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "UADMIN"]
+    assert "/invite @overheard" in dm["text"] and LEADS in dm["text"]
