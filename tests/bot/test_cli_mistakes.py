@@ -338,6 +338,20 @@ def test_an_id_no_column_can_hold_is_refused_before_the_database_is_asked(
     assert not db_path.exists()  # refused before anything was opened
 
 
+@pytest.mark.parametrize("interval", ["99999999999999999999", "3000000000", "604801"])
+def test_watch_add_refuses_an_interval_longer_than_a_week_and_writes_nothing(
+    db_path: Path, capsys: pytest.CaptureFixture[str], interval: str
+) -> None:
+    upgraded(db_path)
+
+    code = main(["watch", "add", "acme", *README_WATCH_OPTIONS, "--interval", interval])
+
+    assert code == 2
+    assert capsys.readouterr().err == "overheard: the interval must be at most 604800 s (a week)\n"
+    assert main(["watch", "list"]) == 0
+    assert capsys.readouterr().out.startswith("No watches.")
+
+
 @pytest.mark.parametrize("value", ["99999999999999999999", "3000000000"])
 def test_the_console_answers_a_claim_of_an_id_too_large_and_keeps_running(
     engine: Engine, value: str
