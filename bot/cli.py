@@ -11,9 +11,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.compose import open_deps, open_engine, open_sources, require_schema
 from bot.config import Settings
 from bot.console import console_loop, ensure_demo_watch, render_preview
+from bot.failures import DEBUG_HINT, OneLineParser, SetupError, one_line, row_id, settings_problem
 from bot.logs import configure_logging
 from bot.services.deps import utcnow
 from bot.services.watch_args import (
@@ -28,8 +32,10 @@ from bot.services.watches import (
     remove_watch,
     set_watch_enabled,
 )
-from bot.slack.clients import listener_client
+from bot.slack.clients import listener_client, poster_client
 from bot.sources import REGISTRY, Registry
+from bot.sources.base import Source
+from bot.sources.sample import SAMPLE, SampleSource
 from bot.store import migrate
 from bot.store.db import session_scope
 
@@ -39,6 +45,28 @@ CONNECT_HINT = """\
 To connect Slack: create the app from manifest.yaml at https://api.slack.com/apps
 (Create New App → From a manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and
 SLACK_APP_TOKEN (xapp-…, with connections:write) in .env and run `make run` again."""
+# What auth.test answers for a token that will never work; anything else may pass.
+SLACK_TOKEN_REFUSALS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+
+
+def check_slack_token(settings: Settings) -> None:
+    """Raise SetupError when Slack refuses SLACK_BOT_TOKEN; an outage only gets a warning."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        poster_client(settings).auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in SLACK_TOKEN_REFUSALS:
+            raise SetupError(
+                f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token "
+                "(xoxb-…) from your app's OAuth & Permissions page into .env"
+            ) from exc
+        log.warning("Slack's auth.test answered %s; starting anyway", error)
+    except OSError as exc:  # Slack unreachable: cards wait in the queue until it is back
+        log.warning("can't reach Slack to check SLACK_BOT_TOKEN (%s); starting anyway", exc)
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -52,6 +80,7 @@ def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
     """Save a watch after checking every part of it."""
+    require_schema(settings)
     try:
         with open_engine(settings) as engine, session_scope(engine) as session:
             watch = add_watch_from_args(
@@ -73,6 +102,7 @@ def cmd_watch_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_watch_list(settings: Settings, _args: argparse.Namespace) -> int:
     """Print every watch."""
+    require_schema(settings)
     with open_engine(settings) as engine, session_scope(engine) as session:
         watches = list_watches(session=session)
     if not watches:
@@ -90,6 +120,7 @@ def cmd_watch_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_watch_remove(settings: Settings, args: argparse.Namespace) -> int:
     """Delete a watch; its cards stay."""
+    require_schema(settings)
     try:
         with open_engine(settings) as engine, session_scope(engine) as session:
             watch = remove_watch(args.id, session=session)
@@ -111,6 +142,7 @@ def cmd_watch_resume(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _set_enabled(settings: Settings, watch_id: int, *, enabled: bool) -> int:
+    require_schema(settings)
     try:
         with open_engine(settings) as engine, session_scope(engine) as session:
             watch = set_watch_enabled(watch_id, enabled, session=session)
@@ -135,6 +167,12 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        if not settings.slack_app_token.get_secret_value().startswith("xapp-"):
+            raise SetupError(
+                "SLACK_APP_TOKEN is not an app-level token (xapp-…): create one with "
+                "connections:write under Basic Information → App-Level Tokens"
+            )
+        check_slack_token(settings)
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         from handlers.app import build_app
@@ -179,6 +217,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.", file=sys.stderr)
         return 2
     require_schema(settings)
+    check_slack_token(settings)
     secret = settings.slack_signing_secret.get_secret_value()
     held: list[contextlib.ExitStack] = []
 
@@ -198,14 +237,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the scheduler alone; with --once, fetch and post what is due, then exit."""
-    from bot.services.scheduler import build_scheduler, run_once
+    from bot.services.scheduler import build_scheduler, run_once_report
 
     require_schema(settings)
+    if settings.slack_configured:
+        check_slack_token(settings)
     console = None if settings.slack_configured else sys.stdout
     with open_deps(settings, console=console) as deps:
         if args.once:
-            new, posted = run_once(deps)
-            print(f"{new} new mentions, {posted} cards posted.")
+            report = run_once_report(deps)
+            print(f"{report.new_mentions} new mentions, {report.posted} cards posted.")
+            if report.all_failed:
+                first = report.failed[0]
+                why = " ".join((first.error or "").split())[:200]
+                print(
+                    f"overheard: every fetch failed ({len(report.failed)}), e.g. "
+                    f"{first.source} for watch #{first.watch_id}: {why}; "
+                    "see `overheard sources status`",
+                    file=sys.stderr,
+                )
+                return 1
             return 0
         with contextlib.suppress(KeyboardInterrupt):
             build_scheduler(deps, blocking=True).start()
@@ -218,13 +269,14 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
 
     options = network_options(args, args.networks)
     with open_sources(settings, networks=args.networks) as sources:
-        # By default, every network that can run: configured, and given the options it needs
-        # (an rss feed URL, an app id); otherwise a preview without --source always failed.
-        names = args.source or [
-            name
-            for name, source in sources.items()
-            if not source.missing_settings and not args.networks[name].lacks_options(options)
-        ]
+        if args.sample:
+            sources, names = {SAMPLE.key: SampleSource()}, [SAMPLE.key]
+        elif args.source:
+            names = args.source
+        else:
+            names, skipped = _reachable(sources, options, args.networks)
+            if skipped:
+                print(f"Skipped {', '.join(skipped)}.", file=sys.stderr)
         try:
             report = preview_cards(
                 args.query,
@@ -243,21 +295,57 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
         print(line)
     for name, error in report.errors.items():
         print(f"{name}: {error}", file=sys.stderr)
-    return 0 if not report.errors or report.cards else 1
+    if report.errors and not report.cards:
+        print(
+            f"overheard: no network answered; `overheard preview {args.query} --sample` "
+            "shows the bundled sample mentions instead",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _reachable(
+    sources: dict[str, Source], options: dict[str, str], networks: Registry
+) -> tuple[list[str], list[str]]:
+    """The networks a preview can search as asked, and why each other one is left out."""
+    names: list[str] = []
+    skipped: list[str] = []
+    for name, source in sources.items():
+        needs = [o.flag for o in networks[name].options if o.required and not options.get(o.name)]
+        if source.missing_settings:
+            skipped.append(f"{name} (set {', '.join(source.missing_settings)})")
+        elif needs:
+            skipped.append(f"{name} (needs {', '.join(needs)})")
+        else:
+            names.append(name)
+    return names, skipped
 
 
 def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
     """Print each watch × network's health; exit 1 when any is failing or silent."""
     from bot.services.health import describe_health
 
+    require_schema(settings)
     with (
         open_engine(settings) as engine,
         open_sources(settings) as sources,
         session_scope(engine) as session,
     ):
         rows = describe_health(session=session, sources=sources, now=utcnow())
+        if not rows:
+            ready = [name for name, source in sources.items() if not source.missing_settings]
+            unset = [
+                f"{name} (set {', '.join(source.missing_settings)})"
+                for name, source in sources.items()
+                if source.missing_settings
+            ]
     if not rows:
-        print("No watches yet.")
+        print(
+            "No watches yet: add one with "
+            "`overheard watch add QUERY --source hackernews --channel C0123ABCD`."
+        )
+        print(f"Ready: {', '.join(ready) or 'none'}. Not configured: {', '.join(unset) or 'none'}.")
         return 0
     for row in rows:
         print(row.line())
@@ -305,6 +393,7 @@ def cmd_digest_at(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.digest_times import DigestTimeError, set_digest_time
 
     zone = args.tz or settings.timezone
+    require_schema(settings)
     try:
         with open_engine(settings) as engine, session_scope(engine) as session:
             schedule = set_digest_time(
@@ -335,7 +424,7 @@ def _day(text: str) -> date:
 
 def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     """The argument parser for every subcommand; `networks` gives the choices and their flags."""
-    parser = argparse.ArgumentParser(prog="overheard", description=__doc__)
+    parser = OneLineParser(prog="overheard", description=__doc__)
     parser.set_defaults(networks=networks)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
@@ -360,13 +449,13 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_watch_add)
     watch.add_parser("list", help="list watches").set_defaults(func=cmd_watch_list)
     remove = watch.add_parser("remove", help="delete a watch")
-    remove.add_argument("id", type=int)
+    remove.add_argument("id", type=row_id)
     remove.set_defaults(func=cmd_watch_remove)
     pause = watch.add_parser("pause", help="stop fetching a watch, keeping it")
-    pause.add_argument("id", type=int)
+    pause.add_argument("id", type=row_id)
     pause.set_defaults(func=cmd_watch_pause)
     resume = watch.add_parser("resume", help="fetch a paused watch again")
-    resume.add_argument("id", type=int)
+    resume.add_argument("id", type=row_id)
     resume.set_defaults(func=cmd_watch_resume)
 
     preview = sub.add_parser("preview", help="search now and print what would be posted")
@@ -378,6 +467,11 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
         help="a network to search (repeat; default: every configured one)",
     )
     add_network_options(preview, networks)
+    preview.add_argument(
+        "--sample",
+        action="store_true",
+        help="search the bundled sample mentions instead of the networks (works offline)",
+    )
     preview.add_argument("--limit", type=int, default=20, help="cards to print at most")
     preview.set_defaults(func=cmd_preview)
 
@@ -421,9 +515,27 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and run the subcommand."""
+    """Parse the command line and run the subcommand; a known mistake ends in one line."""
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        return _fail(settings_problem(exc), 2)
     configure_logging(settings.log_level)
-    result: int = args.func(settings, args)
+    try:
+        result: int = args.func(settings, args)
+    except SetupError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except SQLAlchemyError as exc:
+        log.debug("database error", exc_info=True)
+        orig = getattr(exc, "orig", None) or exc
+        return _fail(f"the database refused: {one_line(orig)} ({DEBUG_HINT})", 1)
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        return _fail(f"{one_line(exc)} ({DEBUG_HINT})", 1)
     return result
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"overheard: {message}", file=sys.stderr)
+    return code

@@ -14,8 +14,11 @@ from typing import TextIO
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError, OperationalError
 
 from bot.config import Settings
+from bot.failures import SetupError, database_unreachable
 from bot.services.deps import Deps, utcnow
 from bot.slack.chat import ConsoleChat, SlackChat
 from bot.slack.clients import poster_client
@@ -51,9 +54,20 @@ def make_http_client(*, guarded: bool = False) -> httpx.Client:
 
 @contextmanager
 def open_engine(settings: Settings) -> Iterator[Engine]:
-    """The database engine, disposed of on the way out."""
-    engine = make_engine(settings.database_url)
+    """The database engine, disposed of on the way out; SetupError when it can't connect."""
     try:
+        engine = make_engine(settings.database_url)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        url = make_url(settings.database_url)
+        raise SetupError(
+            f"DATABASE_URL asks for the {url.drivername} driver, which is not installed: "
+            "write sqlite:///… or postgresql://… to use the drivers overheard ships with"
+        ) from exc
+    try:
+        try:
+            engine.connect().close()
+        except OperationalError as exc:
+            raise database_unreachable(engine.url, exc.orig) from exc
         yield engine
     finally:
         engine.dispose()
@@ -97,7 +111,10 @@ def open_deps(settings: Settings, *, console: TextIO | None = None) -> Iterator[
 
 
 def require_schema(settings: Settings) -> None:
-    """Stop with a clear message when the database needs `overheard db upgrade`."""
+    """Raise SetupError, saying to run `overheard db upgrade`, unless the schema is current."""
     with open_engine(settings) as engine:
-        if not migrate.is_current(engine):
-            raise SystemExit("The database is not up to date: run `overheard db upgrade` first.")
+        if migrate.is_current(engine):
+            return
+        if migrate.is_empty(engine):
+            raise SetupError("the database has no tables yet: run `overheard db upgrade` first")
+        raise SetupError("the database is not up to date: run `overheard db upgrade` first")

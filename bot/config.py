@@ -6,8 +6,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_API_URL_DEFAULT = "https://slack.com/api/"
+# The databases the migrations are written and tested for.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+DATABASE_URL_EXAMPLE = "sqlite:///overheard.db or postgresql://USER:PASSWORD@HOST:5432/DB"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -56,11 +62,35 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, url: str) -> str:
-        """Accept the `postgres://` and `postgresql://` URLs hosting platforms hand out."""
+        """Accept the `postgres://` and `postgresql://` URLs hosting platforms hand out.
+
+        Anything else that is no SQLite or PostgreSQL URL is refused here, at start-up, with
+        an example, rather than deep inside SQLAlchemy on the first query.
+        """
+        if not url.strip():
+            raise ValueError(f"set it to a database URL, e.g. {DATABASE_URL_EXAMPLE}")
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
+                url = "postgresql+psycopg://" + url[len(prefix) :]
+        try:
+            backend = make_url(url).get_backend_name()
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"not a database URL: use e.g. {DATABASE_URL_EXAMPLE}") from exc
+        if backend not in DATABASE_BACKENDS:
+            raise ValueError(
+                f"overheard runs on SQLite or PostgreSQL, not {backend}: "
+                f"use e.g. {DATABASE_URL_EXAMPLE}"
+            )
         return url
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        """Refuse a level `logging` doesn't know, instead of failing on the first log line."""
+        name = level.strip().upper()
+        if name not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return name
 
     @field_validator("timezone")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from bot.failures import MAX_ID
 from bot.services.cards import CardAction, CardError, act_on_card, load_card
 from bot.services.deps import Deps
 from bot.services.preview import PreviewReport
@@ -47,6 +48,9 @@ def console_loop(deps: Deps, stdin: TextIO, out: TextIO) -> None:
             out.write(USAGE)
             continue
         card_id = int(words[1])
+        if card_id > MAX_ID:  # no row has it, and the database would refuse to look
+            out.write(f"no card {card_id}\n")
+            continue
         try:
             with session_scope(deps.engine) as session:
                 channel = load_card(card_id, session=session).card.channel_id

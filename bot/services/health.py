@@ -29,7 +29,7 @@ class HealthRow:
 
     def line(self) -> str:
         """One line for a terminal."""
-        mark = "!!" if self.flagged else "ok"
+        mark = "!!" if self.flagged else "ok" if self.state == "ok" else "··"
         return f"{mark} watch #{self.watch_id} {self.source:<14} {self.state:<15} {self.detail}"
 
 
@@ -53,33 +53,57 @@ def sources_health(*, session: Session) -> list[tuple[Watch, SourceCursor]]:
 def describe_health(
     *, session: Session, sources: Mapping[str, Source], now: datetime
 ) -> list[HealthRow]:
-    """Every watch × network with a verdict; failing, silent and unconfigured ones are flagged."""
+    """Every watch × network with a verdict; failing, silent and unconfigured ones are flagged.
+
+    A network a watch has never fetched is listed too, so a missing setting shows before the
+    first fetch, and one that has never once succeeded is failing, never ok.
+    """
+    cursors = {(c.watch_id, c.source): c for _, c in sources_health(session=session)}
     rows = []
-    for watch, cursor in sources_health(session=session):
+    for watch in session.exec(select(Watch).order_by(col(Watch.id))):
         assert watch.id is not None
-        source = sources.get(cursor.source)
-        facts = (
-            f"last success {_ago(cursor.last_success_at, now)} · "
-            f"last new mention {_ago(cursor.last_mention_at, now)} · "
-            f"{cursor.failures} failures in a row"
-        )
-        if cursor.last_error:
-            facts += f" · last error: {cursor.last_error[:200]}"
-        expected_gap = max(timedelta(seconds=watch.interval_s) * 3, timedelta(hours=1))
-        quiet_since = cursor.last_mention_at or watch.created_at
-        if source is not None and source.missing_settings:
-            state, flagged = "not configured", True
-            facts = f"set {', '.join(source.missing_settings)} · " + facts
-        elif cursor.failures >= FAILING_AFTER_FAILURES or (
-            cursor.last_attempt_at is not None
-            and now - (cursor.last_success_at or watch.created_at) > expected_gap
-        ):
-            state, flagged = "failing", True
-        elif cursor.last_attempt_at is None:
-            state, flagged = "waiting", False
-        elif now - quiet_since > SILENT_AFTER:
-            state, flagged = "silent", True
-        else:
-            state, flagged = "ok", False
-        rows.append(HealthRow(watch.id, cursor.source, state, facts, flagged))
+        names = set(watch.sources) | {name for wid, name in cursors if wid == watch.id}
+        for name in sorted(names):
+            rows.append(_verdict(watch, name, cursors.get((watch.id, name)), sources, now))
     return rows
+
+
+def _verdict(
+    watch: Watch,
+    name: str,
+    cursor: SourceCursor | None,
+    sources: Mapping[str, Source],
+    now: datetime,
+) -> HealthRow:
+    assert watch.id is not None
+    source = sources.get(name)
+    if source is not None and source.missing_settings:
+        facts = f"set {', '.join(source.missing_settings)}"
+        if cursor is not None:
+            facts += " · " + _facts(cursor, now)
+        return HealthRow(watch.id, name, "not configured", facts, True)
+    if cursor is None or cursor.last_attempt_at is None:
+        return HealthRow(watch.id, name, "waiting", "never fetched yet", False)
+    facts = _facts(cursor, now)
+    if cursor.last_success_at is None:
+        since = _ago(watch.created_at, now)
+        return HealthRow(
+            watch.id, name, "failing", f"never worked (watch added {since}) · {facts}", True
+        )
+    expected_gap = max(timedelta(seconds=watch.interval_s) * 3, timedelta(hours=1))
+    if cursor.failures >= FAILING_AFTER_FAILURES or now - cursor.last_success_at > expected_gap:
+        return HealthRow(watch.id, name, "failing", facts, True)
+    if now - (cursor.last_mention_at or watch.created_at) > SILENT_AFTER:
+        return HealthRow(watch.id, name, "silent", facts, True)
+    return HealthRow(watch.id, name, "ok", facts, False)
+
+
+def _facts(cursor: SourceCursor, now: datetime) -> str:
+    facts = (
+        f"last success {_ago(cursor.last_success_at, now)} · "
+        f"last new mention {_ago(cursor.last_mention_at, now)} · "
+        f"{cursor.failures} failures in a row"
+    )
+    if cursor.last_error:
+        facts += f" · last error: {cursor.last_error[:200]}"
+    return facts

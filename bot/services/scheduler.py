@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,7 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.digest_delivery import post_due_digests
-from bot.services.fetching import run_due_fetches
+from bot.services.fetching import FetchOutcome, run_due_fetches
 from bot.services.home import refresh_homes
 from bot.services.notices import report_problem, send_unsent_notices
 from bot.services.poster import Poster
@@ -52,16 +53,46 @@ def refresh_home_tabs(deps: Deps) -> list[str]:
     return refresh_homes(deps)
 
 
+@dataclass(frozen=True, slots=True)
+class OnceReport:
+    """What one pass of the worker did: each fetch's outcome and the cards posted."""
+
+    fetches: list[FetchOutcome]
+    posted: int
+
+    @property
+    def new_mentions(self) -> int:
+        """New mentions stored by every fetch together."""
+        return sum(o.new_mentions for o in self.fetches)
+
+    @property
+    def failed(self) -> list[FetchOutcome]:
+        """The fetches that ran and failed (another worker's are not counted)."""
+        return [o for o in self.fetches if o.error is not None and not o.skipped]
+
+    @property
+    def all_failed(self) -> bool:
+        """True when fetches ran and not one of them worked."""
+        ran = [o for o in self.fetches if not o.skipped]
+        return bool(ran) and len(self.failed) == len(ran)
+
+
+def run_once_report(deps: Deps, poster: Poster | None = None) -> OnceReport:
+    """Run every due fetch, wake, pending post and SLA reminder once; say what happened."""
+    outcomes = run_due_fetches(deps)
+    wake_snoozed_cards(deps)
+    report = (poster or Poster(deps)).post_pending()
+    remind_overdue_cards(deps)
+    return OnceReport(outcomes, len(report.posted))
+
+
 def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
     """Run every due fetch, wake, pending post and SLA reminder once.
 
     Returns (new mentions, cards posted).
     """
-    outcomes = run_due_fetches(deps)
-    wake_snoozed_cards(deps)
-    report = (poster or Poster(deps)).post_pending()
-    remind_overdue_cards(deps)
-    return sum(o.new_mentions for o in outcomes), len(report.posted)
+    report = run_once_report(deps, poster)
+    return report.new_mentions, report.posted
 
 
 def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:

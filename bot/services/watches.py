@@ -18,6 +18,8 @@ from bot.store.models import EventKind, SourceCursor, Watch
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 MIN_INTERVAL_S = 60
+# A week: a longer gap is no longer watching, and a 32-bit column can't hold much more.
+MAX_INTERVAL_S = 7 * 24 * 3600
 DEFAULT_INTERVAL_S = 300
 # An exclusion typed in Slack is words the query language takes bare (letters, digits and
 # . ' & + -), one or several (a phrase): no quotes, operators, or characters Slack parses.
@@ -120,6 +122,10 @@ def check_watch(
         )
     if interval_s < MIN_INTERVAL_S:
         raise WatchError(f"the interval must be at least {MIN_INTERVAL_S} s", field="interval")
+    if interval_s > MAX_INTERVAL_S:
+        raise WatchError(
+            f"the interval must be at most {MAX_INTERVAL_S} s (a week)", field="interval"
+        )
     clean = check_options(
         sources, options or {}, allow_private_urls=allow_private_urls, networks=networks
     )

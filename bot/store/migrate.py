@@ -66,6 +66,14 @@ def check(engine: Engine) -> None:
         command.check(cfg)
 
 
+def is_empty(engine: Engine) -> bool:
+    """True when no migration has ever run on the database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return not MigrationContext.configure(conn).get_current_heads()
+
+
 def is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration."""
     from alembic.runtime.migration import MigrationContext

@@ -125,3 +125,22 @@ def test_the_workspace_time_zone_is_utc_unless_set_and_must_exist() -> None:
     assert make_settings(OVERHEARD_TIMEZONE="Europe/Berlin").timezone == "Europe/Berlin"
     with pytest.raises(ValidationError, match="unknown time zone 'Europe/Atlantis'"):
         make_settings(OVERHEARD_TIMEZONE="Europe/Atlantis")
+
+
+def test_the_log_level_is_any_case_of_a_known_name_and_nothing_else() -> None:
+    assert make_settings(OVERHEARD_LOG_LEVEL="debug").log_level == "DEBUG"
+    with pytest.raises(ValueError, match="must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+        make_settings(OVERHEARD_LOG_LEVEL="LOUD")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "set it to a database URL"),
+        ("not a url", "not a database URL"),
+        ("mysql://u@db.example/app", "overheard runs on SQLite or PostgreSQL, not mysql"),
+    ],
+)
+def test_a_database_url_overheard_cant_use_is_refused_at_start_up(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_settings(DATABASE_URL=url)

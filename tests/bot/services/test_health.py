@@ -87,3 +87,34 @@ def test_the_facts_say_how_long_ago_in_words(engine: Engine) -> None:
 
     assert row.detail.startswith("last success 3 h ago · last new mention never · ")
     assert fresh.detail.startswith("last success just now · ")
+
+
+def test_a_network_never_fetched_is_listed_as_waiting_and_an_unconfigured_one_flagged(
+    engine: Engine,
+) -> None:
+    make_watch(engine, sources=["hackernews", "x"])
+    missing = ScriptedSource()
+    missing.missing_settings = ("X_BEARER_TOKEN",)
+
+    with session_scope(engine) as session:
+        rows = describe_health(
+            session=session, sources={"hackernews": ScriptedSource(), "x": missing}, now=NOW
+        )
+
+    assert [(r.source, r.state, r.detail, r.flagged) for r in rows] == [
+        ("hackernews", "waiting", "never fetched yet", False),
+        ("x", "not configured", "set X_BEARER_TOKEN", True),
+    ]
+    assert rows[0].line().startswith("·· ")  # not "ok": it has never run
+
+
+def test_a_network_that_never_once_worked_is_failing_from_its_first_error(engine: Engine) -> None:
+    watch = make_watch(engine)
+    set_cursor(engine, watch, last_attempt_at=NOW, failures=1, last_error="HTTP 401")
+
+    with session_scope(engine) as session:
+        (row,) = describe_health(session=session, sources={}, now=NOW + timedelta(minutes=1))
+
+    assert (row.state, row.flagged) == ("failing", True)
+    assert row.detail.startswith("never worked (watch added 1 min ago) · last success never")
+    assert row.detail.endswith("last error: HTTP 401")
