@@ -25,6 +25,7 @@ from slack_sdk.models.blocks.basic_components import Option
 from slack_sdk.models.views import View
 
 from bot.durations import short_duration
+from bot.failures import row_id
 from bot.services.digest import DigestKind
 from bot.services.digest_delivery import DigestResult, Outcome, Plan
 from bot.services.routes import describe_conditions
@@ -202,12 +203,12 @@ def _parser(channel_id: str) -> RaisingParser:
     watch.add_parser("list").set_defaults(request="watch list")
     for verb in ("pause", "resume", "remove", "edit"):
         one = watch.add_parser(verb)
-        one.add_argument("id", type=int)
+        one.add_argument("id", type=row_id)
         one.set_defaults(request=f"watch {verb}")
 
     route = groups.add_parser("route").add_subparsers(dest="verb", required=True)
     add_route = route.add_parser("add")
-    add_route.add_argument("watch_id", type=int)
+    add_route.add_argument("watch_id", type=row_id)
     add_route.add_argument("channel")
     add_route.add_argument("--priority", type=_priority)
     add_route.add_argument("--sentiment", type=str.lower)
@@ -215,10 +216,10 @@ def _parser(channel_id: str) -> RaisingParser:
     add_route.add_argument("--keyword")
     add_route.set_defaults(request="route add")
     listing = route.add_parser("list")
-    listing.add_argument("watch_id", type=int, nargs="?")
+    listing.add_argument("watch_id", type=row_id, nargs="?")
     listing.set_defaults(request="route list")
     remove = route.add_parser("remove")
-    remove.add_argument("route_id", type=int)
+    remove.add_argument("route_id", type=row_id)
     remove.set_defaults(request="route remove")
 
     sla = groups.add_parser("sla")
