@@ -20,7 +20,8 @@ Formula 2.0 (written out in docs/scoring.md). For one network:
    remainder so that they (plus 1 for "base") add up to the value exactly.
 
 So an account nobody follows scores at most 10 (1 + 4 + the engagement it may earn with
-no audience, 95 · 0.4 / 8 = 4.75), and 100 M followers score at least 96.
+no audience, 95 · 0.4 / 8 = 4.75), and 100 M followers score at least 96 unless measured
+engagement below 1 % of them pulls the score down.
 
 Across networks (`score_across`): the strongest network's score plus 10 % of the points
 the others score above their base, at most 10 and never past 100.
