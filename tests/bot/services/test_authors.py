@@ -167,3 +167,21 @@ def test_engagement_that_changes_the_score_is_kept_in_its_history(engine: Engine
     assert len(history) == 2
     assert history[-1] == author.score
     assert history[-1] > history[0]
+
+
+def test_an_author_scored_by_an_older_formula_is_rescored_when_next_seen(engine: Engine) -> None:
+    old = store(engine, FetchedAuthor(handle="wren", account_id="42", followers=0, posts=2_000))
+    with session_scope(engine) as session:
+        stored = session.get(Author, old.id)
+        assert stored is not None
+        stored.score, stored.score_breakdown = 34, {"formula_version": "1.0+ref.1"}
+        session.add(stored)
+
+    again = store(engine, FetchedAuthor(handle="wren", account_id="42"), minutes=5)
+
+    assert again.score is not None and again.score <= 10
+    assert again.score_breakdown is not None
+    assert again.score_breakdown["formula_version"] == "2.0+ref.2"
+    with session_scope(engine) as session:
+        history = score_history(again.id or 0, session=session)
+    assert (history[-1].value, history[-1].formula_version) == (again.score, "2.0+ref.2")
