@@ -1,28 +1,34 @@
 """An author's reach on a 1–100 scale, with every factor that produced it.
 
-Formula 1.0 (written out in docs/scoring.md). For one network:
+Formula 2.0 (written out in docs/scoring.md). For one network:
 
-1. Each metric the network offers fills one role: audience (followers; karma or
-   reputation where a network has no followers), engagement (median likes + reposts +
-   replies per post), activity (posts), age (account age in days) and verification.
-2. A count x becomes a percentile p in [0, 1] against that network's reference
-   distribution (`data/influence_reference.json`): piecewise-linear in log10(1 + x)
-   between published knots, 0 for x = 0, 1 at the top knot and beyond. Verified is 1 or 0.
-3. The published weights favour engagement over raw audience (Cha et al. 2010):
-       engagement 0.40, audience 0.30, activity 0.15, age 0.10, verified 0.05.
-   Unknown metrics drop out and the known weights K are rescaled to sum to 1, but never
-   by more than 1 / 0.30: a score resting on minor factors stays low.
-       S = sum(w_i * p_i) / max(K, 0.30)          (0 <= S <= 1)
-4. value = 1 + round(99 * S). Each factor gets 99 * w_i * p_i / max(K, 0.30) points,
-   rounded by largest remainder so that the points (plus 1 for "base") add up to the
-   value exactly.
+1. Audience drives the score. The network's audience figure a (followers; karma or
+   reputation where a network has no followers) is read on one log scale for every
+   network: L_a = min(log10(1 + a), 8), so each tenfold step is worth the same and the
+   scale keeps rising until 100 M (10^8).
+2. Engagement, when measured: the median interactions e (likes + reposts + replies) per
+   post, over at least MIN_ENGAGEMENT_SAMPLE of the author's posts, read as the audience
+   it implies, VIEWS_PER_INTERACTION · e, on the same scale and at most ten times the
+   audience: L_e = min(log10(1 + 100 · e), L_a + 1, 8). Engagement then takes 40 % of the
+   reach points; unmeasured, the audience takes them all.
+       reach points = 95 · ((1 − w) · L_a + w · L_e) / 8,   w = 0.4 if measured, else 0
+3. Credibility moves the score by at most 4 points: account age (2), activity (posts, 1)
+   and verification (1), each a percentile p in [0, 1] against the network's reference
+   distribution (`data/influence_reference.json`); a network that lacks one of them
+   shares its points among the others. Unknown metrics earn nothing.
+4. value = 1 + round(sum of points). Each factor's points are rounded by largest
+   remainder so that they (plus 1 for "base") add up to the value exactly.
+
+So an account nobody follows scores at most 10 (1 + 4 + the engagement it may earn with
+no audience, 95 · 0.4 / 8 = 4.75), and 100 M followers score at least 96 unless measured
+engagement below 1 % of them pulls the score down.
 
 Across networks (`score_across`): the strongest network's score plus 10 % of the points
 the others score above their base, at most 10 and never past 100.
 
-Confidence is the share of the network's offered weight that is known: high from 0.8,
-medium from 0.5, else low. "following" is not scored: it is under the author's control
-and says nothing about reach, and scoring it either way would break monotonicity.
+Confidence: low without an audience figure; high with the audience, the account's age
+and, on networks whose posts can be engaged with, measured engagement; else medium.
+"following" is not scored: it is under the author's control and says nothing about reach.
 """
 
 from __future__ import annotations
@@ -38,29 +44,27 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any, Literal
 
-FORMULA = "1.0"
+FORMULA = "2.0"
 REFERENCE_RESOURCE = "data/influence_reference.json"
 BASE_POINTS = 1
 MAX_POINTS = 99
-# Published weights, summing to 1: engagement over raw audience (Cha et al. 2010).
-WEIGHTS = {
-    "engagement": 0.40,
-    "audience": 0.30,
-    "activity": 0.15,
-    "age": 0.10,
-    "verified": 0.05,
-}
-# Known weight below this is scaled up only to this, so scant data cannot score high.
-MIN_KNOWN_WEIGHT = 0.30
-HIGH_CONFIDENCE_SHARE = 0.8
-MEDIUM_CONFIDENCE_SHARE = 0.5
+REACH_POINTS = 95  # audience and engagement together
+AUDIENCE_TOP_LOG10 = 8  # full reach points at 10^8 = 100 M followers (or karma)
+ENGAGEMENT_WEIGHT = 0.4  # share of the reach points measured engagement takes
+MIN_ENGAGEMENT_SAMPLE = 5  # posts; fewer leave engagement out
+VIEWS_PER_INTERACTION = 100  # one interaction per 100 readers: about a 1 % engagement rate
+ENGAGEMENT_HEADROOM_LOG10 = 1  # engagement counts for at most ten times the audience
+# Credibility, at most 4 points in all, shared among the roles a network offers.
+CREDIBILITY_POINTS = 4
+CREDIBILITY_WEIGHTS = {"age": 2.0, "activity": 1.0, "verified": 1.0}
+ROLES = ("audience", "engagement", "activity", "age", "verified")
 CROSS_NETWORK_BONUS_RATE = 0.10
 CROSS_NETWORK_BONUS_CAP = 10
 SECONDS_PER_DAY = 86_400
 DEFAULT_NETWORK = "default"
 
 Confidence = Literal["low", "medium", "high"]
-# The metric that fills each role, per network, and the name it is shown under.
+# The name each metric is shown under.
 _METRIC_NAMES = {
     "followers": "followers",
     "karma": "karma",
@@ -69,11 +73,17 @@ _METRIC_NAMES = {
     "age_days": "account age (days)",
     "verified": "verified",
 }
+# Metrics read against percentile knots; audience and engagement use the log scale instead.
+_PERCENTILE_ROLES = ("activity", "age")
 
 
 @dataclass(frozen=True, slots=True)
 class AuthorMetrics:
-    """An author's public numbers on one network; any of them may be unknown."""
+    """An author's public numbers on one network; any of them may be unknown.
+
+    `median_engagement` is the median interactions per post over `engagement_sample` of
+    the author's posts; it counts only when the sample is at least MIN_ENGAGEMENT_SAMPLE.
+    """
 
     network: str = DEFAULT_NETWORK
     followers: int | None = None
@@ -83,17 +93,23 @@ class AuthorMetrics:
     account_created: datetime | None = None
     verified: bool | None = None
     median_engagement: float | None = None
+    engagement_sample: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Factor:
-    """One input to the score: its raw value, its 0–1 normalised value and its points."""
+    """One input to the score: its raw value, its 0–1 normalised value and its points.
+
+    `weight` is the share of the 99 points the factor can earn; `note` says why a known
+    figure earns nothing (too few posts to measure engagement).
+    """
 
     name: str
     raw: float | None
     normalized: float
     weight: float
     points: int
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +125,7 @@ class InfluenceScore:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """One network's roles and the percentile knots of each metric it offers."""
+    """One network's roles and the percentile knots of its credibility metrics."""
 
     roles: dict[str, str]  # role → metric
     knots: dict[str, tuple[tuple[float, ...], tuple[float, ...]]]  # metric → (log xs, ps)
@@ -127,36 +143,103 @@ class ReferenceData:
         return self.networks.get(network) or self.networks[DEFAULT_NETWORK]
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    name: str
+    raw: float | None
+    normalized: float
+    max_points: float
+    note: str | None = None
+
+
 def score(metrics: AuthorMetrics, *, now: datetime) -> InfluenceScore:
     """Score an author's reach on one network from their public metrics at time `now`."""
     data = reference()
     ref = data.for_network(metrics.network)
     raw = _raw_metrics(metrics, now=now)
-    offered = sum(WEIGHTS[role] for role in ref.roles)
-    known = [(role, metric) for role, metric in ref.roles.items() if raw.get(metric) is not None]
-    known_weight = sum(WEIGHTS[role] for role, _ in known)
-    divisor = max(known_weight, MIN_KNOWN_WEIGHT)
-    parts: list[tuple[str, float | None, float, float]] = []  # name, raw, p, weight
-    for role, metric in ref.roles.items():
+    audience_metric = ref.roles["audience"]
+    audience = raw.get(audience_metric)
+    audience_log = _log_share(audience) * AUDIENCE_TOP_LOG10 if audience is not None else None
+    engagement = raw.get("median_engagement")
+    sample = metrics.engagement_sample or 0
+    measured = (
+        "engagement" in ref.roles
+        and engagement is not None
+        and audience_log is not None
+        and sample >= MIN_ENGAGEMENT_SAMPLE
+    )
+    weight = ENGAGEMENT_WEIGHT if measured else 0.0
+    parts = [
+        _Part(
+            _METRIC_NAMES[audience_metric],
+            audience,
+            0.0 if audience_log is None else audience_log / AUDIENCE_TOP_LOG10,
+            REACH_POINTS * (1 - weight),
+        )
+    ]
+    if "engagement" in ref.roles:
+        parts.append(_engagement_part(engagement, sample, audience_log, measured=measured))
+    offered = [r for r in ROLES if r in ref.roles and r in CREDIBILITY_WEIGHTS]
+    offered_weight = sum(CREDIBILITY_WEIGHTS[r] for r in offered)
+    for role in offered:
+        metric = ref.roles[role]
         value = raw.get(metric)
-        if value is None:
-            parts.append((_METRIC_NAMES[metric], None, 0.0, 0.0))
-        else:
-            p = _percentile(ref, metric, value)
-            parts.append((_METRIC_NAMES[metric], value, p, WEIGHTS[role] / divisor))
-    points = _largest_remainder([MAX_POINTS * w * p for _, _, p, w in parts])
+        share = CREDIBILITY_POINTS * CREDIBILITY_WEIGHTS[role] / offered_weight
+        p = 0.0 if value is None else _percentile(ref, metric, value)
+        parts.append(_Part(_METRIC_NAMES[metric], value, p, share))
+    points = _largest_remainder([part.max_points * part.normalized for part in parts])
     factors = [Factor("base", None, 1.0, 0.0, BASE_POINTS)]
     factors += [
-        Factor(name, value, round(p, 4), round(w, 4), pts)
-        for (name, value, p, w), pts in zip(parts, points, strict=True)
+        Factor(
+            p.name, p.raw, round(p.normalized, 4), round(p.max_points / MAX_POINTS, 4), pts, p.note
+        )
+        for p, pts in zip(parts, points, strict=True)
     ]
     return InfluenceScore(
         value=BASE_POINTS + sum(points),
         factors=factors,
         formula_version=f"{FORMULA}+ref.{data.version}",
-        confidence=_confidence(known_weight / offered if offered else 0.0),
+        confidence=_confidence(
+            audience_known=audience is not None,
+            age_known=raw.get("age_days") is not None or "age" not in ref.roles,
+            engagement_settled=measured or "engagement" not in ref.roles,
+        ),
         network=metrics.network,
     )
+
+
+def _engagement_part(
+    engagement: float | None, sample: int, audience_log: float | None, *, measured: bool
+) -> _Part:
+    """The engagement factor: measured, or left out with the reason."""
+    name = _METRIC_NAMES["median_engagement"]
+    if not measured or engagement is None or audience_log is None:
+        if engagement is None or sample == 0:
+            note = "not measured: no posts seen yet"
+        elif audience_log is None:
+            note = "not counted: no audience figure to compare it with"
+        else:
+            note = (
+                f"not counted: {sample} of the {MIN_ENGAGEMENT_SAMPLE} posts needed; "
+                "its weight went to the audience"
+            )
+        return _Part(name, engagement, 0.0, 0.0, note)
+    implied = _log_share(VIEWS_PER_INTERACTION * engagement) * AUDIENCE_TOP_LOG10
+    capped = min(implied, audience_log + ENGAGEMENT_HEADROOM_LOG10, AUDIENCE_TOP_LOG10)
+    return _Part(
+        name,
+        engagement,
+        capped / AUDIENCE_TOP_LOG10,
+        REACH_POINTS * ENGAGEMENT_WEIGHT,
+        f"median of {sample} posts",
+    )
+
+
+def _log_share(value: float) -> float:
+    """log10(1 + value) as a share of the scale's top, 10^8, at most 1."""
+    if not math.isfinite(value):
+        return 1.0
+    return min(1.0, math.log10(1 + value) / AUDIENCE_TOP_LOG10)
 
 
 def score_across(metrics: Sequence[AuthorMetrics], *, now: datetime) -> InfluenceScore:
@@ -207,15 +290,20 @@ def reference() -> ReferenceData:
 
 
 def parse_reference(data: dict[str, Any]) -> ReferenceData:
-    """Check and build reference data: knots start at (0, 0), rise, and end at 1."""
+    """Check and build reference data: an audience role, and knots for age and activity.
+
+    Knots start at (0, 0), rise, and end at 1.
+    """
     if data["formula"] != FORMULA:
         raise ValueError(f"reference data is for formula {data['formula']}, not {FORMULA}")
     networks: dict[str, Reference] = {}
     for name, spec in data["networks"].items():
         roles = {str(role): str(metric) for role, metric in spec["roles"].items()}
-        unknown = set(roles) - set(WEIGHTS) or set(roles.values()) - set(_METRIC_NAMES)
+        unknown = set(roles) - set(ROLES) or set(roles.values()) - set(_METRIC_NAMES)
         if unknown:
             raise ValueError(f"{name}: unknown roles or metrics {sorted(unknown)}")
+        if "audience" not in roles:
+            raise ValueError(f"{name}: no audience role")
         knots = {}
         for metric, pairs in spec["quantiles"].items():
             xs = [float(x) for x, _ in pairs]
@@ -225,7 +313,7 @@ def parse_reference(data: dict[str, Any]) -> ReferenceData:
             if any(b <= a for a, b in pairwise(xs)) or any(b < a for a, b in pairwise(ps)):
                 raise ValueError(f"{name}.{metric}: knots must rise")
             knots[metric] = (tuple(math.log10(1 + x) for x in xs), tuple(ps))
-        missing = {m for m in roles.values() if m != "verified"} - set(knots)
+        missing = {roles[r] for r in _PERCENTILE_ROLES if r in roles} - set(knots)
         if missing:
             raise ValueError(f"{name}: no quantiles for {sorted(missing)}")
         networks[str(name)] = Reference(roles, knots)
@@ -277,10 +365,11 @@ def _largest_remainder(shares: list[float]) -> list[int]:
     return floors
 
 
-def _confidence(share: float) -> Confidence:
-    if share >= HIGH_CONFIDENCE_SHARE:
-        return "high"
-    return "medium" if share >= MEDIUM_CONFIDENCE_SHARE else "low"
+def _confidence(*, audience_known: bool, age_known: bool, engagement_settled: bool) -> Confidence:
+    """Low without an audience; high when age and (where it applies) engagement are known too."""
+    if not audience_known:
+        return "low"
+    return "high" if age_known and engagement_settled else "medium"
 
 
 def _count(value: int | None) -> float | None:
@@ -292,5 +381,5 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _rest(f: Factor) -> tuple[float | None, float, float, int]:
-    return f.raw, f.normalized, f.weight, f.points
+def _rest(f: Factor) -> tuple[float | None, float, float, int, str | None]:
+    return f.raw, f.normalized, f.weight, f.points, f.note

@@ -8,19 +8,27 @@ Stack Exchange) the handle is the identity.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.sources.base import FetchedAuthor
-from bot.store.models import Author, AuthorScore
+from bot.store.models import Author, AuthorScore, Mention
 from scoring import influence
 
 HANDLE_MAX_CHARS = 255
 # How long an author's metrics are trusted before the network is asked again.
 AUTHOR_METRICS_TTL = timedelta(hours=24)
+# Engagement is the median over the author's most recent stored posts that had been public
+# this long when fetched: counts read minutes after posting are mostly zeros, and a post's
+# counts are read once, when it is fetched.
+ENGAGEMENT_MIN_POST_AGE = timedelta(hours=6)
+ENGAGEMENT_POSTS = 50  # the most recent posts that qualify
+ENGAGEMENT_SCAN = 500  # of this many most recent stored posts
 
 
 def author_key(fetched: FetchedAuthor) -> str:
@@ -72,18 +80,52 @@ def upsert_author(
     author.external_id = author_key(fetched)
     if fetched.handle:
         author.handle = fetched.handle
-    before = (author.score, (author.score_breakdown or {}).get("formula_version"))
+    before = _scored(author)
     apply_metrics(author, fetched, now=now, fresh=metrics_fresh)
-    session.add(author)
-    session.flush()
-    assert author.id is not None
-    assert author.score is not None
-    version = str((author.score_breakdown or {}).get("formula_version", ""))
-    if before != (author.score, version):
-        session.add(
-            AuthorScore(author_id=author.id, at=now, value=author.score, formula_version=version)
-        )
+    _record_score(author, before, session=session, now=now)
     return author
+
+
+def record_engagement(author: Author, *, session: Session, now: datetime) -> None:
+    """Measure the author's engagement from their stored posts; rescore them if it changed."""
+    assert author.id is not None
+    median, sample = measure_engagement(author.id, session=session)
+    if (median, sample) == (author.median_engagement, author.engagement_sample):
+        return
+    before = _scored(author)
+    author.median_engagement, author.engagement_sample = median, sample
+    rescore(author, now=now)
+    _record_score(author, before, session=session, now=now)
+
+
+def measure_engagement(author_id: int, *, session: Session) -> tuple[float | None, int]:
+    """The median likes + reposts + replies per post of the author's stored posts, and how many.
+
+    Only posts with at least one count, public for ENGAGEMENT_MIN_POST_AGE when fetched,
+    count: the most recent ENGAGEMENT_POSTS of them. (None, 0) when there is none.
+    """
+    stmt = (
+        sa_select(
+            col(Mention.created_at),
+            col(Mention.fetched_at),
+            col(Mention.likes),
+            col(Mention.reposts),
+            col(Mention.replies),
+        )
+        .where(col(Mention.author_id) == author_id)
+        .order_by(col(Mention.created_at).desc(), col(Mention.id).desc())
+        .limit(ENGAGEMENT_SCAN)
+    )
+    sample: list[int] = []
+    for created, fetched, *counts in session.execute(stmt):
+        known = [max(0, c) for c in counts if c is not None]
+        if known and _utc(fetched) - _utc(created) >= ENGAGEMENT_MIN_POST_AGE:
+            sample.append(sum(known))
+        if len(sample) == ENGAGEMENT_POSTS:
+            break
+    if not sample:
+        return None, 0
+    return float(statistics.median(sample)), len(sample)
 
 
 def merge_authors(search: FetchedAuthor, lookup: FetchedAuthor | None) -> FetchedAuthor:
@@ -105,6 +147,11 @@ def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fres
         author.account_created_at = fetched.created_at
     if fresh:
         author.metrics_fetched_at = now
+    rescore(author, now=now)
+
+
+def rescore(author: Author, *, now: datetime) -> None:
+    """Score the author's reach from what is stored about them, with its breakdown."""
     reach = influence.score(
         influence.AuthorMetrics(
             network=author.network,
@@ -114,6 +161,8 @@ def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fres
             karma=author.karma,
             account_created=author.account_created_at,
             verified=author.verified,
+            median_engagement=author.median_engagement,
+            engagement_sample=author.engagement_sample,
         ),
         now=now,
     )
@@ -123,6 +172,29 @@ def apply_metrics(author: Author, fetched: FetchedAuthor, *, now: datetime, fres
         "confidence": reach.confidence,
         "factors": [asdict(f) for f in reach.factors],
     }
+
+
+def _scored(author: Author) -> tuple[int | None, object]:
+    return author.score, (author.score_breakdown or {}).get("formula_version")
+
+
+def _record_score(
+    author: Author, before: tuple[int | None, object], *, session: Session, now: datetime
+) -> None:
+    """Save the author; add a history row when their score or its formula changed."""
+    session.add(author)
+    session.flush()
+    assert author.id is not None
+    assert author.score is not None
+    version = str((author.score_breakdown or {}).get("formula_version", ""))
+    if before != (author.score, version):
+        session.add(
+            AuthorScore(author_id=author.id, at=now, value=author.score, formula_version=version)
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def score_history(author_id: int, *, session: Session) -> list[AuthorScore]:

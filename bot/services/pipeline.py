@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.authors import merge_authors, upsert_author
+from bot.services.authors import merge_authors, record_engagement, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
 from bot.services.mutes import hold_if_muted
 from bot.services.query import Term, matched_terms, parse_query
@@ -207,6 +207,8 @@ def _store_mention(
         log.info("mention %s/%s was stored by someone else", item.network, item.external_id)
         found = known_mentions(item.network, [item.external_id], session=session)
         return found.get(item.external_id)
+    # Measured after the post is stored, so its own counts are in: from the next mention on.
+    record_engagement(author, session=session, now=now)
     return mention.id
 
 

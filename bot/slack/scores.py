@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,24 +158,45 @@ def _factors(author: Author) -> str:
     lines = ["*How the points add up*"]
     total = 0
     for factor in factors:
-        points = int(factor.get("points") or 0)
-        total += points
-        name = str(factor.get("name"))
-        raw = _raw(name, factor.get("raw"))
-        unit = "pt" if points == 1 else "pts"
-        lines.append(f"• {escaped_within(name, 60)}: {raw} → {points} {unit}")
+        total += int(factor.get("points") or 0)
+        lines.append(f"• {factor_line(factor)}")
     lines.append(f"= *{total}*")
     return fit_mrkdwn("\n".join(lines), SECTION_MAX)
 
 
-def _raw(name: str, raw: Any) -> str:
+def factor_line(factor: Mapping[str, Any]) -> str:
+    """One factor of a reach breakdown in words, escaped: "followers: 1,000 → 36 pts"."""
+    points = int(factor.get("points") or 0)
+    unit = "pt" if points == 1 else "pts"
+    name = str(factor.get("name"))
+    shown = escaped_within(name.removesuffix(" (days)"), 60)
+    return f"{shown}: {escaped_within(_raw(name, factor), 200)} → {points} {unit}"
+
+
+def _raw(name: str, factor: Mapping[str, Any]) -> str:
+    """The factor's figure in words; a factor that earns nothing says why."""
+    raw = factor.get("raw")
+    note = factor.get("note")
     if name == "base":
         return "every author"
+    if name.startswith("other networks"):
+        return f"{float(raw or 0):,.0f} points there, 10 % counted (at most 10)"
+    if name.endswith("median engagement"):
+        if raw is None:
+            return str(note or "not measured")
+        figure = f"{_number(float(raw))} per post"
+        return f"{figure}, {note}" if note else figure
     if raw is None:
-        return "unknown"
-    if name == "verified":
+        return "not known"
+    if name.endswith("verified"):
         return "yes" if raw else "no"
+    if name.endswith("(days)"):
+        return f"{float(raw):,.0f} days"
     return f"{float(raw):,.0f}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def _formula(author: Author) -> str:

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.cards import Message, network_name
 from bot.slack.mrkdwn import escape_mrkdwn, fit_mrkdwn
+from bot.slack.scores import factor_line
 from bot.store.models import Author
 
 MAX_AUTHORS_SHOWN = 10
@@ -25,11 +26,7 @@ def _factor_lines(author: Author) -> list[str]:
     breakdown = author.score_breakdown or {}
     lines = []
     for factor in breakdown.get("factors", []):
-        raw = factor.get("raw")
-        raw_text = "unknown" if raw is None else f"{raw:,.0f}"
-        lines.append(
-            f"• {escape_mrkdwn(str(factor.get('name')))}: {raw_text} → {factor.get('points')} pts"
-        )
+        lines.append(f"• {factor_line(factor)}")
     if breakdown:
         lines.append(
             f"_formula {escape_mrkdwn(str(breakdown.get('formula_version')))}, "

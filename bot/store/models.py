@@ -112,6 +112,10 @@ class Author(SQLModel, table=True):
     account_created_at: datetime | None = _ts()
     verified: bool | None = None
     metrics_fetched_at: datetime | None = _ts()
+    # Median likes + reposts + replies per post, over `engagement_sample` of the author's
+    # posts overheard has stored (bot/services/authors.py measure_engagement); None: no post.
+    median_engagement: float | None = None
+    engagement_sample: int | None = None
     score: int | None = None
     score_breakdown: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 

@@ -173,8 +173,8 @@ def test_a_stored_author_gets_a_private_card_whose_points_add_up_to_the_score(
     assert f"Reach *{score}/100*" in shown
     points = [int(p) for p in re.findall(r"→ (\d+) pts?\b", shown)]
     assert len(points) >= 3 and sum(points) == score
-    assert "karma: 12,000 →" in shown and "account age (days): 900 →" in shown
-    assert "Formula 1.0+ref.1 · confidence" in shown
+    assert "karma: 12,000 →" in shown and "account age: 900 days →" in shown
+    assert "Formula 2.0+ref.2 · confidence" in shown
     assert f"• {score}/100 on " in shown  # the score history
     assert "resolved by <@UBOB> after 12 min" in shown
     assert "claimed by <@UCAROL>" in shown

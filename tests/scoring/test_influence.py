@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -33,35 +34,156 @@ def test_a_new_account_with_no_audience_scores_near_the_bottom() -> None:
     assert score(newcomer, now=NOW).value <= 3
 
 
-def test_a_hacker_news_veteran_with_200k_karma_is_in_the_top_fifth() -> None:
-    veteran = AuthorMetrics(
-        "hackernews", karma=200_000, account_created=datetime(2008, 2, 1, tzinfo=UTC)
+# Every network with an audience figure, and the field that carries it.
+AUDIENCE_FIELDS = {
+    "x": "followers",
+    "bluesky": "followers",
+    "mastodon": "followers",
+    "rss": "followers",
+    "appstore": "followers",
+    "elsewhere": "followers",
+    "reddit": "karma",
+    "hackernews": "karma",
+    "stackexchange": "karma",
+}
+TENFOLD = [10**k for k in range(1, 9)]  # 10 .. 100 M
+
+
+def _issue_author(network: str, audience: int) -> AuthorMetrics:
+    """The issue's account: following 100, 2,000 posts, 3,000 days old."""
+    return AuthorMetrics(
+        network,
+        following=100,
+        posts=2_000,
+        account_created=NOW - timedelta(days=3_000),
+        **{AUDIENCE_FIELDS[network]: audience},
     )
 
-    assert score(veteran, now=NOW).value >= 80
+
+@pytest.mark.parametrize("network", sorted(AUDIENCE_FIELDS))
+def test_every_tenfold_step_of_audience_raises_reach_up_to_100_million(network: str) -> None:
+    values = [score(_issue_author(network, a), now=NOW).value for a in [0, *TENFOLD]]
+
+    assert values[0] <= 10
+    assert all(b > a for a, b in pairwise(values[1:])), values
+    assert values[-1] >= 95
 
 
-def test_a_median_x_user_scores_near_the_middle() -> None:
-    typical = AuthorMetrics(
-        "x", followers=25, posts=100, account_created=NOW - timedelta(days=6 * 365)
+def test_the_issues_reach_table_has_no_plateau_and_no_free_third() -> None:
+    row = [score(_issue_author("x", a), now=NOW).value for a in [0, 10, 100, 1_000, *TENFOLD[3:]]]
+
+    assert row == [3, 15, 27, 39, 51, 62, 74, 86, 98]
+
+
+def test_hacker_news_karma_keeps_separating_veterans_from_regulars() -> None:
+    since_2008 = datetime(2008, 2, 1, tzinfo=UTC)
+    regular = score(AuthorMetrics("hackernews", karma=10_000, account_created=since_2008), now=NOW)
+    veteran = score(AuthorMetrics("hackernews", karma=200_000, account_created=since_2008), now=NOW)
+
+    assert veteran.value - regular.value >= 10
+
+
+nobody = st.sampled_from(sorted(AUDIENCE_FIELDS))
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    nobody,
+    st.sampled_from([0, 1]),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=40_000)),
+    st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=1e9)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=1_000)),
+)
+def test_no_audience_scores_at_most_ten_whatever_the_activity(
+    network: str,
+    audience: int,
+    posts: int | None,
+    age_days: int | None,
+    verified: bool | None,
+    engagement: float | None,
+    sample: int | None,
+) -> None:
+    metrics = AuthorMetrics(
+        network,
+        posts=posts,
+        account_created=None if age_days is None else NOW - timedelta(days=age_days),
+        verified=verified,
+        median_engagement=engagement,
+        engagement_sample=sample,
+        **{AUDIENCE_FIELDS[network]: audience},
     )
 
-    assert 40 <= score(typical, now=NOW).value <= 60
+    assume(audience == 0 or AUDIENCE_FIELDS[network] == "karma")  # karma starts at 1
+
+    assert score(metrics, now=NOW).value <= 10
 
 
-def test_engagement_weighs_more_than_audience() -> None:
-    weights = influence.WEIGHTS
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    nobody,
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=0, max_value=40_000),
+)
+def test_credibility_moves_reach_by_at_most_four_points(
+    network: str, audience: int, posts: int, age_days: int
+) -> None:
+    bare = AuthorMetrics(network, **{AUDIENCE_FIELDS[network]: audience})
+    credible = dataclasses.replace(
+        bare, posts=posts, account_created=NOW - timedelta(days=age_days), verified=True
+    )
 
-    assert weights["engagement"] > weights["audience"] > weights["activity"]
-    assert math.isclose(sum(weights.values()), 1.0)
+    assert 0 <= score(credible, now=NOW).value - score(bare, now=NOW).value <= 4
 
 
-def test_an_engaged_small_account_outranks_an_ignored_big_one() -> None:
-    # Percentiles on X: 10 followers 0.30, 100,000 followers 0.995; engagement 300 0.97, 1 0.40.
-    engaged = AuthorMetrics("x", followers=10, median_engagement=300)
-    ignored = AuthorMetrics("x", followers=100_000, median_engagement=1)
+def test_engagement_counts_only_from_five_posts_and_says_so() -> None:
+    few = AuthorMetrics("x", followers=1_000, median_engagement=200, engagement_sample=4)
+    enough = dataclasses.replace(few, engagement_sample=5)
 
-    assert score(engaged, now=NOW).value > score(ignored, now=NOW).value
+    left_out, counted = score(few, now=NOW), score(enough, now=NOW)
+
+    (eng,) = [f for f in left_out.factors if f.name == "median engagement"]
+    assert (eng.points, eng.weight) == (0, 0)
+    assert eng.note is not None and "4 of the 5 posts" in eng.note
+    assert left_out.value == score(AuthorMetrics("x", followers=1_000), now=NOW).value
+    assert counted.value > left_out.value
+
+
+def test_engagement_above_one_percent_of_the_audience_raises_reach_and_below_lowers_it() -> None:
+    def with_engagement(median: float) -> int:
+        metrics = AuthorMetrics(
+            "bluesky", followers=10_000, median_engagement=median, engagement_sample=20
+        )
+        return score(metrics, now=NOW).value
+
+    unmeasured = score(AuthorMetrics("bluesky", followers=10_000), now=NOW).value
+
+    assert with_engagement(2) < unmeasured
+    assert abs(with_engagement(100) - unmeasured) <= 1
+    assert with_engagement(1_000) > unmeasured
+
+
+def test_engagement_counts_for_at_most_ten_times_the_audience() -> None:
+    viral = AuthorMetrics("x", followers=10, median_engagement=50_000, engagement_sample=9)
+    hundred = AuthorMetrics("x", followers=100)
+
+    assert score(viral, now=NOW).value <= score(hundred, now=NOW).value
+
+
+def test_confidence_says_whether_audience_age_and_engagement_are_known() -> None:
+    some = AuthorMetrics("x", posts=900, account_created=datetime(2015, 1, 1, tzinfo=UTC))
+    audience = dataclasses.replace(some, followers=500)
+    measured = dataclasses.replace(audience, median_engagement=4.0, engagement_sample=12)
+    hn = AuthorMetrics("hackernews", karma=500, account_created=datetime(2015, 1, 1, tzinfo=UTC))
+
+    assert [score(m, now=NOW).confidence for m in (some, audience, measured, hn)] == [
+        "low",
+        "medium",
+        "high",
+        "high",
+    ]
 
 
 def test_unknown_metrics_score_the_base_with_low_confidence() -> None:
@@ -75,14 +197,6 @@ def test_one_minor_factor_alone_cannot_score_high() -> None:
     assert score(AuthorMetrics("x", verified=True), now=NOW).value < 20
 
 
-def test_confidence_grows_with_the_share_of_metrics_known() -> None:
-    some = AuthorMetrics("x", followers=500)
-    most = dataclasses.replace(some, posts=900, account_created=datetime(2015, 1, 1, tzinfo=UTC))
-    all_ = dataclasses.replace(most, median_engagement=4.0, verified=False)
-
-    assert [score(m, now=NOW).confidence for m in (some, most, all_)] == ["low", "medium", "high"]
-
-
 def test_the_breakdown_names_each_factor_with_its_raw_value_and_points() -> None:
     result = score(AuthorMetrics("hackernews", karma=157_316, posts=40), now=NOW)
 
@@ -92,7 +206,7 @@ def test_the_breakdown_names_each_factor_with_its_raw_value_and_points() -> None
         ("posts", 40.0),
         ("account age (days)", None),
     ]
-    assert result.formula_version == "1.0+ref.1"
+    assert result.formula_version == "2.0+ref.2"
 
 
 def test_an_unknown_network_is_scored_against_the_default_reference() -> None:
@@ -120,13 +234,21 @@ def test_every_network_has_a_reference_distribution() -> None:
         ({"followers": [[0, 0], [10, 0.6], [5, 1]]}, "rise"),
         ({"followers": [[0, 0], [10, 0.6], [20, 0.5], [30, 1]]}, "rise"),
         ({}, "no quantiles"),
+        ({"posts": [[0, 0], [10, 1]], "age_days": [[0, 0], [10, 1]]}, "no audience"),
     ],
 )
 def test_malformed_reference_data_is_refused(quantiles: dict[str, Any], error: str) -> None:
+    roles = (
+        {"activity": "posts"}
+        if error == "no audience"
+        else {"audience": "followers", "activity": "posts"}
+    )
+    if error != "no audience":
+        quantiles = {"posts": quantiles.pop("followers")} if "followers" in quantiles else quantiles
     data = {
         "version": "t",
         "formula": influence.FORMULA,
-        "networks": {"default": {"roles": {"audience": "followers"}, "quantiles": quantiles}},
+        "networks": {"default": {"roles": roles, "quantiles": quantiles}},
     }
 
     with pytest.raises(ValueError, match=error):
@@ -143,7 +265,7 @@ def test_the_strongest_network_leads_and_the_others_add_a_capped_bonus() -> None
     assert both.value == alone + math.floor(0.1 * (score(hn, now=NOW).value - 1))
     assert both.network == "x"
     assert both.factors[-1].name == "other networks (1)"
-    assert [f.name for f in both.factors][1] == "x median engagement"
+    assert [f.name for f in both.factors][1] == "x followers"
 
 
 def test_many_networks_add_at_most_ten_points() -> None:
@@ -181,6 +303,7 @@ metrics_strategy = st.builds(
     median_engagement=st.one_of(
         st.none(), st.floats(min_value=-1, max_value=1e12), st.just(math.inf)
     ),
+    engagement_sample=st.one_of(st.none(), st.integers(min_value=0, max_value=60)),
 )
 
 

@@ -147,7 +147,7 @@ def test_author_metrics_are_fetched_once_and_scored(engine: Engine, clock: Clock
     with session_scope(engine) as session:
         author = session.exec(select(Author)).one()
     assert author.karma == 157_000
-    assert author.score is not None and author.score >= 80
+    assert author.score is not None and author.score >= 60  # 157 k karma, formula 2.0
     assert author.score_breakdown is not None
     assert sum(f["points"] for f in author.score_breakdown["factors"]) == author.score
 

@@ -108,6 +108,39 @@ def test_a_verified_author_reads_yes_and_points_add_up_to_the_score() -> None:
     assert f"= *{a.score}*" in text
 
 
+def engaged(median: float | None, sample: int) -> Author:
+    reach = influence.score(
+        influence.AuthorMetrics(
+            network="x", followers=1000, median_engagement=median, engagement_sample=sample
+        ),
+        now=NOW,
+    )
+    breakdown = {"formula_version": reach.formula_version, "confidence": reach.confidence}
+    return author(
+        score=reach.value,
+        score_breakdown={**breakdown, "factors": [asdict(f) for f in reach.factors]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("median", "sample", "line"),
+    [
+        (40.0, 12, "median engagement: 40 per post, median of 12 posts → 17 pts"),
+        (2.5, 3, "median engagement: 2.5 per post, not counted: 3 of the 5 posts needed; "
+         "its weight went to the audience → 0 pts"),
+        (None, 0, "median engagement: not measured: no posts seen yet → 0 pts"),
+    ],
+)  # fmt: skip
+def test_the_card_says_whether_engagement_was_measured_and_on_how_many_posts(
+    median: float | None, sample: int, line: str
+) -> None:
+    a = engaged(median, sample)
+    text = shown(build_score_cards([report(a)], now=NOW).to_slack())
+
+    assert line in text
+    assert f"= *{a.score}*" in text
+
+
 def test_three_hostile_authors_with_full_cards_fit_one_message() -> None:
     long_url = "https://x.com/" + "a" * 1900
     mentions = [

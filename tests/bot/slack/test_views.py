@@ -53,10 +53,10 @@ def test_score_shows_factor_points_that_add_up_to_the_reach() -> None:
 
     body = section["text"]["text"]
     shown = int(re.search(r"reach \*(\d+)/100\*", body).group(1))  # type: ignore[union-attr]
-    points = [int(p) for p in re.findall(r"→ (\d+) pts", body)]
+    points = [int(p) for p in re.findall(r"→ (\d+) pts?", body)]
     assert shown == author.score
     assert len(points) > 2 and sum(points) == shown
-    assert "karma: 157,000 →" in body and "account age (days): 6,000 →" in body
+    assert "karma: 157,000 →" in body and "account age: 6,000 days →" in body
 
 
 def test_score_says_which_metrics_are_unknown_and_how_sure_it_is() -> None:
@@ -64,7 +64,9 @@ def test_score_says_which_metrics_are_unknown_and_how_sure_it_is() -> None:
 
     body = build_score_message("pg", [author]).to_slack()["blocks"][0]["text"]["text"]
 
-    assert "account age (days): unknown → 0 pts" in body
+    assert "• base: every author → 1 pt\n" in body
+    assert "account age: not known → 0 pts" in body
+    assert "unknown" not in body
     assert author.score_breakdown is not None
     assert f"confidence {author.score_breakdown['confidence']}_" in body
 
