@@ -159,6 +159,7 @@ def main() -> None:
             "fetches": FETCHES,
             "latency_ms": round(LATENCY_S * 1000),
             "hosts": HOSTS,
+            "fanout_1000_fetches_s": round(total_s, 2),
             "concurrent_s": round(total_s, 2),
             "fetches_per_s": round(FETCHES / total_s),
             "mentions_stored": stored,
