@@ -45,7 +45,7 @@ def load_texts(path: Path = TEXTS) -> list[str]:
 
 
 def fetched_page(texts: list[str], *, start: int, tag: str) -> list[FetchedMention]:
-    """Parsed mentions, as a source hands them over: one author in five posts again."""
+    """Parsed mentions, as a source hands them over; each author posts five in a row."""
     return [
         FetchedMention(
             network="hackernews",
