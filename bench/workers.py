@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -86,7 +87,9 @@ def drain() -> None:
             if _all_done(deps.engine):
                 break
             time.sleep(0.05)  # another worker holds the rest
-    print(json.dumps({"fetched": fetched, "posted": posted}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"fetched": fetched, "posted": posted, "cpu_s": cpu_s}))
 
 
 def _all_done(engine: Engine) -> bool:
@@ -104,8 +107,9 @@ def _all_done(engine: Engine) -> bool:
     return attempted >= watches and not queued
 
 
-def _run(processes: int, network_url: str, fake: FakeSlack) -> tuple[float, int, int]:
-    """Drain the workload with `processes` workers; (seconds, fetches, cards posted)."""
+def _run(processes: int, network_url: str, fake: FakeSlack) -> tuple[float, int, int, float]:
+    """Drain the workload with `processes` workers; (seconds, fetches, cards posted, CPU
+    seconds the workers used, start-up included)."""
     with postgres_schema() as database_url:
         if database_url is None:
             raise SystemExit(f"bench workers: PostgreSQL not reachable at {POSTGRES_URL}")
@@ -141,23 +145,23 @@ def _run(processes: int, network_url: str, fake: FakeSlack) -> tuple[float, int,
     fetched = sum(c["fetched"] for c in counts)
     if fetched != WATCHES or sum(c["posted"] for c in counts) != posted:
         raise SystemExit(f"bench workers: work lost or doubled: {counts}, {posted} posted")
-    return elapsed, fetched, posted
+    return elapsed, fetched, posted, sum(c["cpu_s"] for c in counts)
 
 
 def main() -> None:
     """Run the benchmark and print its figures."""
     with FakeSlack() as fake, hackernews(NETWORK_LATENCY_S) as network_url:
         fake.delays["chat.postMessage"] = SLACK_LATENCY_S
-        one_s, fetched, posted = _run(1, network_url, fake)
-        three_s, _, posted_3 = _run(3, network_url, fake)
+        one_s, fetched, posted, one_cpu_s = _run(1, network_url, fake)
+        three_s, _, posted_3, three_cpu_s = _run(3, network_url, fake)
     one_rate, three_rate = posted / one_s, posted_3 / three_s
     ratio = three_rate / one_rate
     print(
         f"workers: {WATCHES} watches ({NETWORK_LATENCY_S * 1000:.0f} ms network), {posted} cards "
         f"posted ({SLACK_LATENCY_S * 1000:.0f} ms Slack), PostgreSQL"
     )
-    print(f"  1 worker:  {one_s:.1f} s ({one_rate:.1f} cards/s)")
-    print(f"  3 workers: {three_s:.1f} s ({three_rate:.1f} cards/s)")
+    print(f"  1 worker:  {one_s:.1f} s ({one_rate:.1f} cards/s), {one_cpu_s:.1f} CPU s")
+    print(f"  3 workers: {three_s:.1f} s ({three_rate:.1f} cards/s), {three_cpu_s:.1f} CPU s")
     print(
         f"  3 vs 1: {ratio:.2f}×; target {TARGET_RATIO}×: "
         f"{'met' if ratio >= TARGET_RATIO else 'MISSED'}"
@@ -174,6 +178,8 @@ def main() -> None:
             "database": "postgresql",
             "one_worker_s": round(one_s, 2),
             "three_workers_s": round(three_s, 2),
+            "one_worker_cpu_s": round(one_cpu_s, 1),
+            "three_workers_cpu_s": round(three_cpu_s, 1),
             "workers_3_vs_1_throughput": round(ratio, 2),
             "target_ratio": TARGET_RATIO,
             "target_met": ratio >= TARGET_RATIO,
