@@ -37,6 +37,8 @@ FETCHES = 1_000
 SEQUENTIAL_SAMPLE = 40
 TARGET_S = 30.0
 HOSTS = 4  # the fake plays four networks, as a real deployment reads several
+# Real network names, so the fetcher's per-network concurrency limit applies as in production.
+NETWORKS = ("hackernews", "bluesky", "x", "stackexchange")
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
@@ -83,7 +85,7 @@ def _deps(db: Path, base_url: str, http: httpx.Client) -> Deps:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     sources = {
-        f"net{h}": HackerNewsSource(http, base_url=f"{base_url}/net{h}", retries=0)
+        NETWORKS[h]: HackerNewsSource(http, base_url=f"{base_url}/net{h}", retries=0)
         for h in range(HOSTS)
     }
     for name, source in sources.items():
@@ -97,7 +99,7 @@ def _add_watches(deps: Deps, count: int) -> None:
             session.add(
                 Watch(
                     query=f"brand{i}",
-                    sources=[f"net{i % HOSTS}"],
+                    sources=[NETWORKS[i % HOSTS]],
                     channel_id="CBENCH",
                     created_at=NOW - timedelta(days=1),
                 )
@@ -159,6 +161,7 @@ def main() -> None:
             "fetches": FETCHES,
             "latency_ms": round(LATENCY_S * 1000),
             "hosts": HOSTS,
+            "fanout_1000_fetches_s": round(total_s, 2),
             "concurrent_s": round(total_s, 2),
             "fetches_per_s": round(FETCHES / total_s),
             "mentions_stored": stored,

@@ -219,6 +219,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     require_schema(settings)
     check_slack_token(settings)
     secret = settings.slack_signing_secret.get_secret_value()
+    token = settings.metrics_token
+    metrics_token = token.get_secret_value() if token else None
     held: list[contextlib.ExitStack] = []
 
     def load() -> Any:
@@ -227,7 +229,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         held.append(stack)  # open for the worker's life; the process exit closes them
         deps = stack.enter_context(open_deps(settings))
         return build_wsgi(
-            build_app(deps, listener_client(settings)), deps.engine, signing_secret=secret
+            build_app(deps, listener_client(settings)),
+            deps.engine,
+            signing_secret=secret,
+            metrics_token=metrics_token,
+            clock=deps.clock,
         )
 
     print(f"overheard is serving on http://{args.host}:{args.port}/slack/events")
@@ -260,6 +266,17 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         with contextlib.suppress(KeyboardInterrupt):
             build_scheduler(deps, blocking=True).start()
+    return 0
+
+
+def cmd_metrics(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print the metrics /metrics serves, read from the database (for a worker-only set-up)."""
+    from bot.services.metrics import collect_metrics, render_prometheus
+
+    require_schema(settings)
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        text = render_prometheus(collect_metrics(session=session, now=utcnow()))
+    sys.stdout.write(text)
     return 0
 
 
@@ -441,6 +458,10 @@ def build_parser(networks: Registry = REGISTRY) -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run what is due once, then exit")
     worker.set_defaults(func=cmd_worker)
 
+    sub.add_parser(
+        "metrics", help="print the /metrics figures (Prometheus text), from the database"
+    ).set_defaults(func=cmd_metrics)
+
     watch = sub.add_parser("watch", help="manage watches").add_subparsers(
         dest="watch", required=True
     )
@@ -521,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         return _fail(settings_problem(exc), 2)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     try:
         result: int = args.func(settings, args)
     except SetupError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     backfill_hours: float = Field(default=24.0, gt=0, alias="OVERHEARD_BACKFILL_HOURS")
     post_interval_s: float = Field(default=1.0, ge=0, alias="OVERHEARD_POST_INTERVAL_S")
     log_level: str = Field(default="INFO", alias="OVERHEARD_LOG_LEVEL")
+    # `json`: one JSON object per line (time, level, logger, message, watch/mention/card ids).
+    log_format: Literal["text", "json"] = Field(default="text", alias="OVERHEARD_LOG_FORMAT")
+    # When set, /metrics answers only `Authorization: Bearer <this>`.
+    metrics_token: SecretStr | None = Field(default=None, alias="OVERHEARD_METRICS_TOKEN")
     # Slack user ids who may change overheard besides the workspace's admins and owners.
     admin_user_ids: str = Field(default="", alias="OVERHEARD_ADMINS")
     # The workspace's time zone (IANA): digests go out at 09:00 here unless a channel says.

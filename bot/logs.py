@@ -1,8 +1,10 @@
-"""Logging set-up, with a filter that keeps Slack tokens out of every log line."""
+"""Logging set-up, as text or JSON lines, with a filter that keeps tokens out of every line."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
 from bot.text import redact
 
@@ -24,10 +26,43 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr at `level`, tokens redacted, chatty libraries quieter."""
+# Ids the code passes with `extra=`, so a JSON log line can be searched by them.
+CONTEXT_FIELDS = ("watch_id", "mention_id", "card_id", "channel_id", "network")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, the context ids, and the
+    traceback as `exc_info` when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                line[name] = value if isinstance(value, int | float | bool) else str(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str, *, fmt: str = "text") -> None:
+    """Log to stderr at `level` as text or JSON lines (`fmt`), tokens redacted, chatty
+    libraries quieter."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]

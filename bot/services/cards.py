@@ -377,7 +377,12 @@ def sync_card(
     try:
         chat.update_card(view)
     except ChatError as exc:
-        log.warning("card %d was not updated in Slack (%s); it will be re-sent", card.id, exc.code)
+        log.warning(
+            "card %d was not updated in Slack (%s); it will be re-sent",
+            card.id,
+            exc.code,
+            extra={"card_id": card.id, "channel_id": card.channel_id},
+        )
         with session_scope(engine) as session:
             session.execute(
                 update(Card)

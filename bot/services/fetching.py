@@ -178,7 +178,13 @@ def fetch_one(deps: Deps, watch_id: int, source_name: str) -> FetchOutcome:
             cursor.last_mention_at = now
         cursor.next_due_at = now + timedelta(seconds=watch.interval_s)
         session.add(cursor)
-    log.info("%s for watch %s: %d new", source_name, watch_id, len(queued))
+    log.info(
+        "%s for watch %s: %d new",
+        source_name,
+        watch_id,
+        len(queued),
+        extra={"watch_id": watch_id, "network": source_name},
+    )
     return FetchOutcome(watch_id, source_name, len(queued))
 
 
@@ -230,6 +236,7 @@ def _record_failure(
         failures,
         wait,
         exc,
+        extra={"watch_id": watch.id, "network": source_name},
     )
     assert watch.id is not None
     return FetchOutcome(watch.id, source_name, 0, str(exc))

@@ -238,6 +238,11 @@ def _queue_card(
             record_event(card.id, EventKind.QUEUED, SYSTEM_ACTOR, session=session, now=now)
             hold_if_muted(card, session=session, now=now)
     except IntegrityError:
-        log.info("mention %d already has a card in %s", mention_id, channel_id)
+        log.info(
+            "mention %d already has a card in %s",
+            mention_id,
+            channel_id,
+            extra={"mention_id": mention_id, "channel_id": channel_id},
+        )
         return None
     return card

@@ -127,6 +127,7 @@ class Poster:
                 channel,
                 exc.retry_after_s,
                 card_id,
+                extra={"card_id": card_id, "channel_id": channel},
             )
             self._blocked_until[channel] = self.deps.clock() + timedelta(seconds=exc.retry_after_s)
             report.deferred_channels.add(channel)
@@ -219,6 +220,7 @@ class Poster:
                     card_id,
                     card.channel_id,
                     exc.code,
+                    extra={"card_id": card_id, "channel_id": card.channel_id},
                 )
             raise
         self._mark_posted(card_id, ts, thread_ts, now=now, kind=EventKind.POSTED)

@@ -1,4 +1,4 @@
-"""HTTP mode: Bolt's WSGI adapter on /slack/events and a health check on /healthz.
+"""HTTP mode: Bolt's WSGI adapter on /slack/events, /healthz and /metrics (Prometheus).
 
 In front of Bolt, `build_wsgi` refuses what is not a Slack request before reading it: a body
 over `MAX_BODY_BYTES` (Slack's are a few kB) gets 413 unread, a missing or malformed
@@ -10,12 +10,14 @@ connections closed after a few seconds, a backlog for bursts of clicks. `make_ht
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,6 +28,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from bot.services.deps import utcnow
+from bot.services.metrics import CONTENT_TYPE, collect_metrics, render_prometheus
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 EVENTS_PATH = "/slack/events"
+METRICS_PATH = "/metrics"
 # Slack's requests are small (a block action with a large view state is tens of kB).
 MAX_BODY_BYTES = 1_000_000
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
@@ -45,10 +52,14 @@ def build_wsgi(
     *,
     signing_secret: str | None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    metrics_token: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> WSGIApp:
-    """The WSGI app: /healthz checks the database, /slack/events goes to Bolt once checked.
+    """The WSGI app: /healthz checks the database, /metrics reports from it, /slack/events goes
+    to Bolt once checked.
 
-    Without a signing secret every Slack request is refused (401).
+    Without a signing secret every Slack request is refused (401). With a `metrics_token`,
+    /metrics answers only requests bearing it (`Authorization: Bearer TOKEN`).
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
@@ -57,6 +68,10 @@ def build_wsgi(
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             return _healthz(engine, start_response)
+        if path == METRICS_PATH:
+            if metrics_token and not _bearer_matches(environ, metrics_token):
+                return _json(start_response, 401, {"ok": False, "error": "unauthorized"})
+            return _metrics(engine, clock(), start_response)
         if path != EVENTS_PATH:
             return _json(start_response, 404, {"ok": False, "error": "not_found"})
         if environ.get("REQUEST_METHOD") != "POST":
@@ -114,6 +129,22 @@ def _healthz(engine: Engine, start_response: StartResponse) -> Iterable[bytes]:
         log.exception("health check: database unreachable")
         return _json(start_response, 503, {"ok": False, "error": "database"})
     return _json(start_response, 200, {"ok": True})
+
+
+def _bearer_matches(environ: dict[str, Any], token: str) -> bool:
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _metrics(engine: Engine, now: datetime, start_response: StartResponse) -> Iterable[bytes]:
+    try:
+        with Session(engine) as session:
+            body = render_prometheus(collect_metrics(session=session, now=now)).encode()
+    except SQLAlchemyError:
+        log.exception("metrics: database unreachable")
+        return _json(start_response, 503, {"ok": False, "error": "database"})
+    start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, object]) -> list[bytes]:

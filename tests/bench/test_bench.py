@@ -191,3 +191,20 @@ def test_recorded_figures_replace_their_own_benchmark_and_keep_the_others(
     saved = json.loads(results.read_text(encoding="utf-8"))
     assert (saved["fetch"]["concurrent_s"], saved["sentiment"]["macro_f1"]) == (9.0, 0.7)
     assert "measured_at" in saved["sentiment"]
+
+
+def test_the_operations_benchmarks_run_and_their_helpers_do_not() -> None:
+    modules = benchmark_modules()
+
+    assert {"bench.clicks", "bench.ingest", "bench.worker_rss", "bench.workers"} <= set(modules)
+    assert "bench._loopback" not in modules
+
+
+def test_an_ingest_page_holds_parsed_mentions_with_fresh_ids_and_shared_authors() -> None:
+    from bench.ingest import fetched_page
+
+    page = fetched_page(["a", "b", "c", "d", "e"], start=10, tag="r0")
+
+    assert [m.external_id for m in page] == ["r0-10", "r0-11", "r0-12", "r0-13", "r0-14"]
+    assert [m.text for m in page] == ["a", "b", "c", "d", "e"]
+    assert len({m.author.handle for m in page}) < len(page)

@@ -284,3 +284,18 @@ def test_digest_at_sets_the_time_and_refuses_a_bad_zone(env: dict[str, str]) -> 
     )
     assert bad.returncode == 2
     assert "'Moon/Base' is not a time zone" in bad.stderr
+
+
+def test_metrics_prints_the_queue_from_the_database_in_prometheus_text(
+    env: dict[str, str],
+) -> None:
+    assert overheard("db", "upgrade", env=env).returncode == 0
+    make_posted_card(make_engine(env["DATABASE_URL"]))
+
+    result = overheard("metrics", env=env)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "# TYPE overheard_queue_depth gauge" in lines
+    assert "overheard_queue_depth 0" in lines
+    assert 'overheard_cards{state="posted"} 1' in lines

@@ -20,9 +20,12 @@ from sqlalchemy import Engine
 from bot.services.deps import Deps
 from bot.slack.chat import ConsoleChat
 from bot.slack.web import build_wsgi, make_http_server
+from bot.store import migrate
 from bot.store.db import make_engine
 from handlers.app import build_app
+from tests.bot.services.test_metrics import parse_exposition
 from tests.conftest import make_settings
+from tests.factories import make_posted_card
 from tests.fakes.slack_api import TEST_TOKEN
 
 FORM = "application/x-www-form-urlencoded"
@@ -145,3 +148,42 @@ def test_a_forged_signature_is_a_401(sqlite_engine: Engine) -> None:
     with serving(sqlite_engine) as url:
         response = _post(url, body, _signed(body, content_type=FORM, secret="not-it"))
     assert response.status_code == 401
+
+
+def test_metrics_are_served_in_the_prometheus_text_format(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'overheard.db'}")
+    migrate.upgrade(engine)
+    make_posted_card(engine)
+
+    with serving(engine) as url:
+        response = httpx.get(f"{url}/metrics", timeout=10)
+    engine.dispose()
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    types, samples = parse_exposition(response.text)
+    assert types["overheard_queue_depth"] == "gauge"
+    assert samples[("overheard_cards", frozenset({("state", "posted")}))] == 1
+
+
+def test_metrics_with_a_token_answer_only_requests_bearing_it(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'overheard.db'}")
+    migrate.upgrade(engine)
+    app = build_app(
+        Deps(make_settings(), engine, ConsoleChat(io.StringIO()), {}), WebClient(token=TEST_TOKEN)
+    )
+    wsgi = build_wsgi(app, engine, signing_secret=SECRET, metrics_token="scrape-me")
+    server = make_http_server(wsgi, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        anonymous = httpx.get(url, timeout=10)
+        wrong = httpx.get(url, headers={"authorization": "Bearer guess"}, timeout=10)
+        right = httpx.get(url, headers={"authorization": "Bearer scrape-me"}, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+
+    assert (anonymous.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
+    assert "overheard_queue_depth 0" in right.text.splitlines()
