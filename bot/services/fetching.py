@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.authors import author_needs_metrics, find_author
 from bot.services.deps import Deps
-from bot.services.pipeline import ingest_mentions
+from bot.services.pipeline import fit_mentions, ingest_mentions
 from bot.services.query import Query, matched_terms, parse_query
 from bot.services.watches import list_watches
 from bot.sources import REGISTRY, Registry
@@ -162,7 +162,7 @@ def _fetch_and_store(
     for spec in specs:
         _check_stopping(deps)
         result = source.fetch(spec, dict(cursors.get(spec.query, {})), now=now)
-        mentions = result.mentions
+        mentions = fit_mentions(result.mentions)  # before any query uses their fields
         if REGISTRY[source.name].recheck:
             mentions = [m for m in mentions if answers(query, m)]
         batches = [mentions[i : i + STORE_BATCH] for i in range(0, len(mentions), STORE_BATCH)]

@@ -484,3 +484,16 @@ def test_a_slow_watch_does_not_hold_back_the_others(engine: Engine, clock: Clock
         release.set()
         fetcher.shutdown()
     assert sorted(m.external_id for m in mentions(engine)) == ["a", "s"]
+
+
+def test_a_nul_in_an_authors_name_costs_nothing_of_the_fetch(engine: Engine, clock: Clock) -> None:
+    make_watch(engine)
+    odd = FetchedAuthor(handle="nul\u0000guy")
+    source = ScriptedSource(
+        FetchResult([make_fetched(external_id="1"), make_fetched(external_id="2", author=odd)], {})
+    )
+
+    (outcome,) = run_due_fetches(deps_with(engine, source, clock))
+
+    assert (outcome.new_mentions, outcome.error) == (2, None)
+    assert "nulguy" in source.author_lookups
