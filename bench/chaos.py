@@ -20,6 +20,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,13 +44,13 @@ from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "C0CHAOS"
 MENTIONS_PER_STORY = 4
-HITS_PER_PAGE = 25
+SPACING_S = 10
 # How long the mentions take to appear, and how long each killed worker may live.
 FLOW_S_PER_MENTION = 0.05
 LIFE_S = (1.0, 5.0)
 TICK_S = 0.2
 # The last worker's time to post everything: the dead workers' leases (30 s) run out first.
-FINISH_TIMEOUT_S = 240.0
+FINISH_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class ChaosResult:
     lost: int  # mentions with no card in Slack
     doubled: int  # copies of a card in Slack beyond the first
     finish_s: float  # how long the last worker took to post what was left
-    leases_left: int  # fetch leases still held after the last worker's SIGTERM
+    leases_left: int  # fetch leases the last worker still held after its SIGTERM
+    stopped_cleanly: bool  # the last worker exited 0 on SIGTERM (not killed by it)
 
 
 class FakeAlgolia(ThreadingHTTPServer):
@@ -74,7 +76,9 @@ class FakeAlgolia(ThreadingHTTPServer):
         self.count = count
         self.flow_s = flow_s
         self.started = time.monotonic()
-        self.base = int(time.time()) - 3600  # within the source's first look-back
+        # Within the source's first look-back (24 h), SPACING_S apart: its 10-minute overlap
+        # re-reads a few dozen known mentions each time, as it would on a busy brand.
+        self.base = int(time.time()) - 20 * 3600
 
     @property
     def url(self) -> str:
@@ -86,7 +90,7 @@ class FakeAlgolia(ThreadingHTTPServer):
 
     def hit(self, n: int) -> dict[str, Any]:
         story = 1_000_000 + n // MENTIONS_PER_STORY
-        at = self.base + n
+        at = self.base + n * SPACING_S
         return {
             "objectID": str(2_000_000 + n),
             "created_at": datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z"),
@@ -124,18 +128,23 @@ class _AlgoliaHandler(BaseHTTPRequestHandler):
         since = int(params.get("numericFilters", "created_at_i>0").partition(">")[2])
         hits = [self.server.hit(n) for n in range(self.server.visible())]
         hits = [h for h in reversed(hits) if h["created_at_i"] > since]  # newest first
-        page = int(params.get("page", "0"))
-        pages = max(1, -(-len(hits) // HITS_PER_PAGE))
+        page, size = int(params.get("page", "0")), int(params.get("hitsPerPage", "20"))
         return {
-            "hits": hits[page * HITS_PER_PAGE : (page + 1) * HITS_PER_PAGE],
+            "hits": hits[page * size : (page + 1) * size],
             "nbHits": len(hits),
-            "nbPages": pages,
+            "nbPages": max(1, -(-len(hits) // size)),
             "page": page,
-            "hitsPerPage": HITS_PER_PAGE,
+            "hitsPerPage": size,
         }
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except ConnectionResetError:  # the worker was killed mid-request: as planned
+            self.close_connection = True
 
 
 def _prepare(database_url: str) -> None:
@@ -241,15 +250,18 @@ def run_chaos(
             network.shutdown()
             network.server_close()
         lost, doubled = _tally(url, fake, mentions)
-        leases_left = _held_leases(url)
-    return ChaosResult(mentions, kills, lost, doubled, round(finish_s, 1), leases_left)
+        leases_left = _held_leases(url, owner=f"{socket.gethostname()}:{worker.pid}")
+    return ChaosResult(
+        mentions, kills, lost, doubled, round(finish_s, 1), leases_left, worker.returncode == 0
+    )
 
 
-def _held_leases(database_url: str) -> int:
+def _held_leases(database_url: str, *, owner: str) -> int:
+    """How many fetch leases `owner` (a worker id: host and pid) holds."""
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:
-            held = select(SourceCursor).where(col(SourceCursor.lease_owner).is_not(None))
+            held = select(SourceCursor).where(col(SourceCursor.lease_owner) == owner)
             return len(session.exec(held).all())
     finally:
         engine.dispose()
@@ -303,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         "chaos_database": (args.database_url or "sqlite").partition(":")[0],
     }
     print(json.dumps(figures, indent=2))
-    record("chaos", figures)
+    record("chaos" if args.database_url is None else "chaos_postgresql", figures)
 
 
 if __name__ == "__main__":
