@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -243,6 +244,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the scheduler alone; with --once, fetch and post what is due, then exit."""
+    from bot.services.fetching import Fetcher, release_leases
     from bot.services.scheduler import build_scheduler, run_once_report
 
     require_schema(settings)
@@ -264,8 +266,20 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 return 1
             return 0
-        with contextlib.suppress(KeyboardInterrupt):
-            build_scheduler(deps, blocking=True).start()
+        fetcher = Fetcher(deps)
+        scheduler = build_scheduler(deps, blocking=True, fetcher=fetcher)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            with contextlib.suppress(KeyboardInterrupt, SystemExit):
+                scheduler.start()
+        finally:
+            # SIGTERM or Ctrl-C: running jobs finish their card or batch, fetches give
+            # their leases back, and nothing this worker held waits for a lease to run out.
+            deps.stopping.set()
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+            fetcher.shutdown()
+            release_leases(deps)
     return 0
 
 
@@ -278,6 +292,10 @@ def cmd_metrics(settings: Settings, _args: argparse.Namespace) -> int:
         text = render_prometheus(collect_metrics(session=session, now=utcnow()))
     sys.stdout.write(text)
     return 0
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,3 +36,5 @@ class Deps:
     pace_posts: bool = True
     # Names this process in row leases, so several workers share fetches without overlap.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Set when the worker is told to stop: fetches give back their leases between batches.
+    stopping: threading.Event = field(default_factory=threading.Event)

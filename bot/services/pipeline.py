@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.services.authors import merge_authors, record_engagement, upsert_author
 from bot.services.cards import SYSTEM_ACTOR, record_event
+from bot.services.fitting import UnfitItem, fit_author, fit_mention
 from bot.services.mutes import hold_if_muted
-from bot.services.query import Term, matched_terms, parse_query
+from bot.services.query import Query, Term, matched_terms, parse_query
 from bot.services.routes import describe_conditions, first_match, list_routes
 from bot.services.threads import normalise_link
 from bot.sources.base import FetchedAuthor, FetchedMention
@@ -137,8 +138,9 @@ def ingest_mentions(
     routes = list_routes(watch_id=watch.id, session=session) if watch.id is not None else []
     channels = list(dict.fromkeys([watch.channel_id, *(r.channel_id for r in routes)]))
     queued: list[Card] = []
+    authors = fit_authors(authors)
     by_network: dict[str, list[FetchedMention]] = {}
-    for item in fetched:
+    for item in fit_mentions(fetched):
         by_network.setdefault(item.network, []).append(item)
     for network, items in by_network.items():
         known = known_mentions(network, [m.external_id for m in items], session=session)
@@ -148,22 +150,77 @@ def ingest_mentions(
             if item.external_id in seen:
                 continue
             seen.add(item.external_id)
-            mention_id = known.get(item.external_id)
-            if mention_id is None:
-                mention_id = _store_mention(
-                    item, watch=watch, authors=authors, session=session, now=now
+            try:
+                # One item the database still refuses is skipped, never the batch.
+                with session.begin_nested():
+                    card = _ingest_one(
+                        item,
+                        known.get(item.external_id),
+                        watch=watch,
+                        query=query,
+                        routes=routes,
+                        carded=carded,
+                        authors=authors,
+                        session=session,
+                        now=now,
+                    )
+            except ITEM_ERRORS:
+                log.warning(
+                    "skipped %s/%s: the database refused it",
+                    item.network,
+                    item.external_id,
+                    exc_info=True,
                 )
-            if mention_id is None:
                 continue
-            route = _route_for(mention_id, routes, session=session) if routes else None
-            channel_id = route.channel_id if route is not None else watch.channel_id
-            if (mention_id, channel_id) in carded:
-                continue
-            reason = posting_reason(watch, matched_terms(query, item), route=route)
-            card = _queue_card(mention_id, watch, channel_id, reason, session=session, now=now)
             if card is not None:
                 queued.append(card)
     return queued
+
+
+# What a bad item's values can make the database (or its driver) raise.
+ITEM_ERRORS = (SQLAlchemyError, ValueError, ArithmeticError, TypeError)
+
+
+def fit_mentions(fetched: list[FetchedMention]) -> list[FetchedMention]:
+    """The mentions fitted to their columns; those whose id can't be stored are skipped."""
+    fitted = []
+    for item in fetched:
+        try:
+            fitted.append(fit_mention(item))
+        except UnfitItem as exc:
+            log.warning("skipped a %s mention: %s", item.network, exc)
+    return fitted
+
+
+def fit_authors(authors: dict[str, FetchedAuthor]) -> dict[str, FetchedAuthor]:
+    """Looked-up authors fitted to their columns, by their fitted handle."""
+    fitted = (fit_author(a) for a in authors.values())
+    return {a.handle: a for a in fitted}
+
+
+def _ingest_one(
+    item: FetchedMention,
+    mention_id: int | None,
+    *,
+    watch: Watch,
+    query: Query,
+    routes: list[Route],
+    carded: set[tuple[int, str]],
+    authors: dict[str, FetchedAuthor],
+    session: Session,
+    now: datetime,
+) -> Card | None:
+    """Store one mention if it is new and queue its card; None when it needs no card here."""
+    if mention_id is None:
+        mention_id = _store_mention(item, watch=watch, authors=authors, session=session, now=now)
+    if mention_id is None:
+        return None
+    route = _route_for(mention_id, routes, session=session) if routes else None
+    channel_id = route.channel_id if route is not None else watch.channel_id
+    if (mention_id, channel_id) in carded:
+        return None
+    reason = posting_reason(watch, matched_terms(query, item), route=route)
+    return _queue_card(mention_id, watch, channel_id, reason, session=session, now=now)
 
 
 def _route_for(mention_id: int, routes: list[Route], *, session: Session) -> Route | None:

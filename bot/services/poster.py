@@ -28,8 +28,10 @@ from bot.store.models import Card, CardState, EventKind, Mention
 log = logging.getLogger(__name__)
 
 MAX_POST_ATTEMPTS = 5
-# How long a poster holds a card it is posting; a crashed poster's cards free up after it.
-POST_LEASE = timedelta(minutes=2)
+# How long a poster holds a card it is posting; a crashed poster's cards free up after it
+# (and are first looked for in Slack). Longer than one paced post; a Retry-After wait
+# extends it.
+POST_LEASE = timedelta(seconds=30)
 # A 429 asking for longer than this ends the pass for that channel; the card stays queued.
 MAX_INLINE_WAIT_S = 30.0
 ERROR_MAX_CHARS = 1000
@@ -99,6 +101,8 @@ class Poster:
         """Post these cards in order; return those waiting for their top card."""
         waiting: list[tuple[int, str]] = []
         for card_id, channel in cards:
+            if self.deps.stopping.is_set():  # the worker is shutting down: the rest wait
+                break
             if self._held(channel, report):
                 continue
             try:
@@ -226,6 +230,14 @@ class Poster:
         self._mark_posted(card_id, ts, thread_ts, now=now, kind=EventKind.POSTED)
         return _Outcome.POSTED
 
+    def _hold_lease(self, card_id: int, wait_s: float) -> None:
+        """Keep the card ours through a wait, so no other poster takes it meanwhile."""
+        until = self.deps.clock() + timedelta(seconds=wait_s) + POST_LEASE
+        with session_scope(self.deps.engine) as session:
+            session.execute(
+                update(Card).where(col(Card.id) == card_id).values(post_lease_until=until)
+            )
+
     def _find_posted(self, channel: str, card_id: int, thread_ts: str | None) -> str | None:
         try:
             return self.deps.chat.find_card(channel, card_id, thread_ts=thread_ts)
@@ -276,6 +288,8 @@ class Poster:
             except ChatRateLimited as exc:
                 if attempt or exc.retry_after_s > MAX_INLINE_WAIT_S:
                     raise
+                assert view.card.id is not None
+                self._hold_lease(view.card.id, exc.retry_after_s)
                 self.deps.sleep(exc.retry_after_s)
                 self._last_post[channel] = time.monotonic()
         raise AssertionError("unreachable")

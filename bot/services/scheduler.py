@@ -13,7 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.services.cards import wake_due_cards
 from bot.services.deps import Deps
 from bot.services.digest_delivery import post_due_digests
-from bot.services.fetching import FetchOutcome, run_due_fetches
+from bot.services.fetching import Fetcher, FetchOutcome, run_due_fetches
 from bot.services.home import refresh_homes
 from bot.services.notices import report_problem, send_unsent_notices
 from bot.services.poster import Poster
@@ -95,16 +95,19 @@ def run_once(deps: Deps, poster: Poster | None = None) -> tuple[int, int]:
     return report.new_mentions, report.posted
 
 
-def build_scheduler(deps: Deps, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with every job (fetch, wake, post, SLA, Homes): started at once, never twice."""
+def build_scheduler(deps: Deps, *, blocking: bool, fetcher: Fetcher | None = None) -> BaseScheduler:
+    """A scheduler with every job (fetch, wake, post, SLA, Homes): started at once, never twice.
+
+    The fetch job only starts due fetches on `fetcher`'s threads, so a slow network never
+    holds the tick (nor delays other watches' fetches).
+    """
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
     )
     poster = Poster(deps)
+    fetcher = fetcher or Fetcher(deps)
     common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}
-    scheduler.add_job(
-        run_due_fetches, "interval", args=[deps], seconds=FETCH_TICK_S, id="fetch_due", **common
-    )
+    scheduler.add_job(fetcher.start_due, "interval", seconds=FETCH_TICK_S, id="fetch_due", **common)
     scheduler.add_job(
         poster.post_pending, "interval", seconds=POST_TICK_S, id="post_pending", **common
     )

@@ -305,12 +305,21 @@ def remove_watch(watch_id: int, *, session: Session) -> Watch:
 
 
 def set_watch_enabled(watch_id: int, enabled: bool, *, session: Session) -> Watch:
-    """Pause (False) or resume (True) a watch; a resumed watch is fetched on the next tick."""
+    """Pause (False) or resume (True) a watch; a resumed watch is fetched on the next tick.
+
+    Resuming also ends any wait a rate limit or a run of failures set on its networks.
+    """
     watch = session.get(Watch, watch_id)
     if watch is None:
         raise WatchError(f"no watch with id {watch_id}")
     watch.enabled = enabled
     session.add(watch)
+    if enabled:
+        session.execute(
+            update(SourceCursor)
+            .where(col(SourceCursor.watch_id) == watch_id)
+            .values(next_due_at=None)
+        )
     session.flush()
     return watch
 

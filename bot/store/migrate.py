@@ -43,8 +43,7 @@ def _foreign_keys_deferred(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
+            _outside_transaction(conn, "PRAGMA foreign_keys=OFF")
         try:
             yield conn
             if sqlite:
@@ -54,8 +53,15 @@ def _foreign_keys_deferred(engine: Engine) -> Iterator[Connection]:
                     raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+                conn.rollback()  # whatever the check left open
+                _outside_transaction(conn, "PRAGMA foreign_keys=ON")
+
+
+def _outside_transaction(conn: Connection, pragma: str) -> None:
+    """Run a pragma on the driver's connection, where no BEGIN precedes it."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(pragma)
 
 
 def check(engine: Engine) -> None:

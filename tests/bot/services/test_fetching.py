@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.services.deps import Deps
-from bot.services.fetching import FetchOutcome, run_due_fetches
+from bot.services.fetching import FETCH_LEASE, FetchOutcome, run_due_fetches
 from bot.slack.chat import ConsoleChat
 from bot.sources.base import FetchedAuthor, FetchResult, RateLimited, SearchSpec, SourceError
 from bot.store.db import session_scope
@@ -197,7 +199,7 @@ def test_each_alternative_gets_its_own_search_and_cursor(engine: Engine, clock: 
     assert sorted(m.external_id for m in mentions(engine)) == ["1", "2"]
 
 
-def test_one_failing_alternative_keeps_every_cursor_where_it_was(
+def test_one_failing_alternative_keeps_what_the_others_stored_and_their_cursors(
     engine: Engine, clock: Clock
 ) -> None:
     make_watch(engine, query="acme OR globex")
@@ -209,8 +211,9 @@ def test_one_failing_alternative_keeps_every_cursor_where_it_was(
     run_due_fetches(deps_with(engine, source, clock))
 
     row = cursor_row(engine)
-    assert (row.cursor, row.failures) == ({}, 1)
-    assert mentions(engine) == []  # stored next time, with the cursor, never half-way
+    # The first search's mentions were stored with its cursor; the failed one starts over.
+    assert (row.cursor, row.failures) == ({"by_query": {"acme": {"mark": 1}}}, 1)
+    assert [m.external_id for m in mentions(engine)] == ["1"]
 
 
 def test_many_watches_are_fetched_concurrently_and_all_stored(engine: Engine, clock: Clock) -> None:
@@ -262,7 +265,6 @@ def test_two_workers_share_the_due_fetches_without_fetching_any_twice(
     engine: Engine, clock: Clock
 ) -> None:
     import threading
-    from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
     for _ in range(6):
@@ -306,3 +308,192 @@ def test_a_secret_in_a_fetch_error_is_masked_before_it_is_stored(
     stored = cursor_row(engine).last_error or ""
     assert "s3cr3tKey" not in stored
     assert "?key=[redacted]&site=so" in stored
+
+
+class Broken(ScriptedSource):
+    """A source whose parsing trips on a malformed cursor: not a SourceError."""
+
+    def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+        self.cursors_seen.append(cursor)
+        raise ValueError("invalid literal for int() with base 10: 'abc'")
+
+
+def test_any_error_in_a_fetch_is_a_recorded_failure_with_backoff_shown_in_health(
+    engine: Engine, clock: Clock
+) -> None:
+    from bot.services.health import describe_health
+
+    make_watch(engine, interval_s=300)
+    source = Broken()
+    deps = deps_with(engine, source, clock)
+
+    for _ in range(3):
+        (outcome,) = run_due_fetches(deps)
+        clock.advance(seconds=3600)
+
+    row = cursor_row(engine)
+    assert outcome.error is not None and "ValueError" in outcome.error
+    assert row.failures == 3 and row.last_error is not None
+    assert row.last_error.startswith("ValueError: invalid literal")
+    assert row.lease_owner is None  # given back: the next try needs no lease to run out
+    assert row.next_due_at == clock.now - timedelta(seconds=3600) + timedelta(seconds=1200)
+    with session_scope(engine) as session:
+        (health,) = describe_health(session=session, sources={"hackernews": source}, now=clock.now)
+    assert (health.state, health.flagged) == ("failing", True)
+    assert "ValueError" in health.detail
+
+
+def test_resuming_a_watch_ends_its_backoff_so_the_next_tick_fetches_it(
+    engine: Engine, clock: Clock
+) -> None:
+    from bot.services.watches import set_watch_enabled
+
+    watch = make_watch(engine, interval_s=300)
+    source = ScriptedSource(
+        RateLimited("429", retry_after_s=3600), FetchResult([make_fetched()], {"n": 1})
+    )
+    deps = deps_with(engine, source, clock)
+    run_due_fetches(deps)
+    assert run_due_fetches(deps) == []  # held back by the rate limit
+
+    with session_scope(engine) as session:
+        assert watch.id is not None
+        set_watch_enabled(watch.id, True, session=session)
+    (outcome,) = run_due_fetches(deps)
+
+    assert (outcome.new_mentions, outcome.error) == (1, None)
+
+
+def test_a_worker_dying_mid_fetch_keeps_the_batches_it_stored_and_frees_the_fetch_in_30_s(
+    engine: Engine, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    make_watch(engine)
+    many = [make_fetched(external_id=str(n)) for n in range(60)]
+    lookups: list[str] = []
+
+    class DiesOnTheThirtiethAuthor(ScriptedSource):
+        def fetch_author(self, handle: str) -> FetchedAuthor | None:
+            lookups.append(handle)
+            if len(lookups) == 30:
+                raise SystemExit("killed")  # the process goes: nothing after this runs
+            return FetchedAuthor(handle=handle, karma=10)
+
+    authors = [
+        make_fetched(external_id=str(n), author=FetchedAuthor(handle=f"a{n}")) for n in range(60)
+    ]
+    dying = replace(
+        deps_with(engine, DiesOnTheThirtiethAuthor(FetchResult(authors, {"mark": 60})), clock),
+        worker_id="dead",
+    )
+    with pytest.raises(SystemExit):
+        run_due_fetches(dying)
+
+    assert len(mentions(engine)) == 25  # the first batch was stored before the crash
+    assert cursor_row(engine).cursor == {"by_query": {}}  # moved with the last batch only
+    next_worker = replace(
+        deps_with(engine, ScriptedSource(FetchResult(many, {"mark": 60})), clock),
+        worker_id="next",
+    )
+    assert run_due_fetches(next_worker) == []  # still leased by the dead worker...
+    clock.advance(seconds=FETCH_LEASE.total_seconds() + 1)
+    (outcome,) = run_due_fetches(next_worker)  # ...for 30 seconds at most
+
+    assert outcome.new_mentions == 35
+    assert len(mentions(engine)) == 60
+    assert cursor_row(engine).cursor == {"by_query": {"acme": {"mark": 60}}}
+
+
+def test_a_running_fetch_renews_its_lease_so_no_other_worker_takes_it(
+    engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from dataclasses import replace
+
+    from bot.services import fetching
+
+    monkeypatch.setattr(fetching, "LEASE_RENEW_S", 0.01)
+    make_watch(engine)
+    in_fetch, finish = threading.Event(), threading.Event()
+
+    class Slow(ScriptedSource):
+        def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+            in_fetch.set()
+            finish.wait(timeout=30)
+            return FetchResult([make_fetched()], {"n": 1})
+
+    first = replace(deps_with(engine, Slow(), clock), worker_id="first")
+    second = replace(deps_with(engine, ScriptedSource(), clock), worker_id="second")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run_due_fetches, first)
+        assert in_fetch.wait(timeout=30)
+        clock.advance(minutes=5)  # far past the lease it took
+        renewed = clock.now + FETCH_LEASE
+        for _ in range(3000):
+            if cursor_row(engine).lease_expires_at == renewed:
+                break
+            threading.Event().wait(0.01)
+        assert cursor_row(engine).lease_expires_at == renewed
+        assert run_due_fetches(second) == []  # the live worker still holds it
+        finish.set()
+        (outcome,) = running.result(timeout=30)
+
+    assert outcome.new_mentions == 1
+
+
+def test_a_stopping_worker_gives_its_fetch_back_still_due(engine: Engine, clock: Clock) -> None:
+    make_watch(engine)
+    deps = deps_with(engine, ScriptedSource(FetchResult([make_fetched()], {"n": 1})), clock)
+    deps.stopping.set()
+
+    (outcome,) = run_due_fetches(deps)
+
+    row = cursor_row(engine)
+    assert outcome.error is not None and outcome.error.startswith("stopped")
+    assert (row.lease_owner, row.failures, row.next_due_at) == (None, 0, None)
+
+
+def test_a_slow_watch_does_not_hold_back_the_others(engine: Engine, clock: Clock) -> None:
+    import threading
+
+    from bot.services.fetching import Fetcher
+
+    make_watch(engine, query="slowco")
+    make_watch(engine, query="acme")
+    release = threading.Event()
+
+    class OneSlow(ScriptedSource):
+        def fetch(self, spec: SearchSpec, cursor: dict[str, Any], *, now: datetime) -> FetchResult:
+            if spec.query == "slowco":
+                release.wait(timeout=60)
+                return FetchResult([make_fetched(external_id="s", text="slowco")], {})
+            return FetchResult([make_fetched(external_id="a", text="acme")], {})
+
+    fetcher = Fetcher(deps_with(engine, OneSlow(), clock))
+    try:
+        started = fetcher.start_due()  # returns at once, the slow fetch still running
+        assert len(started) == 2
+        for _ in range(3000):
+            if [m.external_id for m in mentions(engine)] == ["a"]:
+                break
+            threading.Event().wait(0.01)
+        assert [m.external_id for m in mentions(engine)] == ["a"]
+        assert fetcher.start_due() == []  # the slow one is not started twice
+    finally:
+        release.set()
+        fetcher.shutdown()
+    assert sorted(m.external_id for m in mentions(engine)) == ["a", "s"]
+
+
+def test_a_nul_in_an_authors_name_costs_nothing_of_the_fetch(engine: Engine, clock: Clock) -> None:
+    make_watch(engine)
+    odd = FetchedAuthor(handle="nul\u0000guy")
+    source = ScriptedSource(
+        FetchResult([make_fetched(external_id="1"), make_fetched(external_id="2", author=odd)], {})
+    )
+
+    (outcome,) = run_due_fetches(deps_with(engine, source, clock))
+
+    assert (outcome.new_mentions, outcome.error) == (2, None)
+    assert "nulguy" in source.author_lookups
