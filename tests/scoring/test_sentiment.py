@@ -31,6 +31,36 @@ def test_known_texts_get_the_label_people_would_give(text: str, label: str) -> N
     assert analyze(text).label == label
 
 
+# What a support team reads on a card: complaints about bills and silence read negative,
+# thanks for a fix read positive, whatever words the rated data lacked.
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        (
+            "I was charged twice for my Acme Cloud plan on the 1st and support hasn't answered "
+            "in three days. I need a refund before rent is due. Is this happening to anyone else?",
+            "negative",
+        ),
+        ("Acme double charged me this month, please sort it out", "negative"),
+        ("Still no response to my ticket from last week.", "negative"),
+        ("The app keeps crashing since the update and I lost my draft.", "negative"),
+        ("I want a refund, this plan does nothing it promised.", "negative"),
+        ("Support fixed my billing issue in ten minutes, thank you so much!", "positive"),
+        ("Got my refund the same day, great service from Acme.", "positive"),
+        ("Thanks to the Acme team for answering so fast, all sorted now.", "positive"),
+    ],
+)
+def test_support_messages_read_as_the_customer_means_them(text: str, label: str) -> None:
+    assert analyze(text).label == label
+
+
+def test_support_phrases_are_read_as_one_word_and_noted() -> None:
+    cues = analyze("They charged me twice and support hasn't answered.").cues
+
+    assert "'charged me twice' read as 'overcharged'" in cues
+    assert "'has not answered' read as 'unanswered'" in cues
+
+
 def test_a_contracted_negation_turns_praise_negative() -> None:
     # Plain TextBlob rates "isn't good" as positive (+0.7).
     assert analyze("This is good").polarity > 0 > analyze("This isn't good").polarity
