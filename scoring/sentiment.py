@@ -1,6 +1,6 @@
 """Sentiment of a mention: polarity, a label and the cues behind it.
 
-How a text is read (formula "sentiment-2", weights in `data/sentiment_model.json`):
+How a text is read (formula "sentiment-3", weights in `data/sentiment_model.json`):
 
 1. Judge or refuse. Text with no words, text written mostly in a non-Latin script and
    text whose function words are another language's (see `_language_reason`) get the
@@ -9,17 +9,23 @@ How a text is read (formula "sentiment-2", weights in `data/sentiment_model.json
    read common emoji as the emoticon or word that means the same (😡 → "angry"); split
    hashtags into words (#NeverAgain → "Never Again"); shorten elongated words to a
    known word ("sooooo" → "so"); spell out negations ("isn't" → "is not"), which
-   TextBlob misses on its own.
+   TextBlob misses on its own; read support phrases as one word ("charged twice" →
+   "overcharged", "hasn't answered" → "unanswered").
+   VADER's lexicon gains a few support words (`SUPPORT_VALENCES`: refund, overcharged,
+   unanswered, outage, crashing, ...) rated by hand on its scale: the rated data holds
+   almost no support text to learn them from.
 3. Features: TextBlob's polarity and subjectivity (its lexicon and rules, fed our tokens);
    VADER's compound score, positive and negative shares and its lexicon's valence sums
    (VADER is a lexicon built for social media, MIT-licensed); steps of VADER's compound
    and TextBlob's polarity (is it above -0.75, -0.5, ...?), which let the linear heads
    bend; punctuation and emphasis cues; and the words, each marked `NOT_` when it sits
    in a negation's scope.
-4. Two linear heads learned from the 2,100 labelled dev tweets by `bench/train_sentiment.py`:
+4. Two linear heads learned by `bench/train_sentiment.py` from the 11,808 labelled dev
+   texts (tweets, product review, editorial and movie review sentences; the tweets weigh
+   as much as the rest together):
    a ridge regression estimates the mean human rating r on the -4..+4 scale, and
    `polarity = clamp(r / 4, -1, 1)`; a class-balanced logistic regression, trained on
-   soft labels (a tweet whose mean rating is near a cut point counts partly towards both
+   soft labels (a text whose mean rating is near a cut point counts partly towards both
    labels), picks the label. The label never contradicts the sign of the polarity (a
    "positive" with polarity <= 0 becomes "neutral", and likewise for "negative").
 
@@ -40,7 +46,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from operator import mul
 from typing import Any, Literal
@@ -351,7 +357,7 @@ def _features(plain: str, link: bool) -> Features:
         cleaned = _ELONGATED.sub(lambda m: _shorten(m.group(0), notes), cleaned)
     cleaned = _NEGATION.sub(_spell_out_negation, cleaned)
     for phrase, word in _SUPPORT_PHRASES:
-        cleaned = phrase.sub(lambda m, w=word: _read_phrase(m.group(0), w, notes), cleaned)
+        cleaned = phrase.sub(partial(_read_phrase, word=word, notes=notes), cleaned)
 
     tokens = _TOKEN.findall(cleaned.lower())
     # TextBlob's own lexicon and rules, on our tokens: its tokenizer knows no hashtags or
@@ -466,8 +472,8 @@ def _read_emoji(emoji: str, notes: list[str]) -> str:
     return f" {word} "
 
 
-def _read_phrase(phrase: str, word: str, notes: list[str]) -> str:
-    note = f"'{phrase}' read as '{word}'"
+def _read_phrase(match: re.Match[str], *, word: str, notes: list[str]) -> str:
+    note = f"'{match.group(0)}' read as '{word}'"
     if note not in notes:
         notes.append(note)
     return word

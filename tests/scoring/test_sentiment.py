@@ -139,12 +139,15 @@ def test_every_emoji_is_read_as_something_vader_rates() -> None:
     assert all(word.lower() in lexicon for word in EMOJI_WORDS.values())
 
 
-def test_the_shipped_model_is_a_small_file_trained_on_the_dev_tweets_only() -> None:
+def test_the_shipped_model_is_trained_on_the_four_dev_halves_only() -> None:
     raw = resources.files("scoring").joinpath(sentiment.MODEL_RESOURCE).read_bytes()
+    provenance = json.loads(raw)["provenance"]
 
-    assert len(raw) < 300_000
-    assert "tweets_dev.tsv (2100 tweets, odd ids" in json.loads(raw)["provenance"]
-    assert sentiment.shipped_model().version == "sentiment-2"
+    # A word a line: 12,000 words learned from 11,800 texts.
+    assert len(raw) < 1_500_000
+    for name in ("tweets", "product_reviews", "news_editorials", "movie_reviews"):
+        assert f"{name}_dev.tsv (" in provenance
+    assert sentiment.shipped_model().version == "sentiment-3"
 
 
 def test_a_model_trained_on_other_features_is_refused() -> None:
