@@ -21,8 +21,9 @@ How a text is read (formula "sentiment-3", weights in `data/sentiment_model.json
    bend; punctuation and emphasis cues; and the words, each marked `NOT_` when it sits
    in a negation's scope.
 4. Two linear heads learned by `bench/train_sentiment.py` from the 11,808 labelled dev
-   texts (tweets, product review, editorial and movie review sentences; the tweets weigh
-   as much as the rest together):
+   texts (tweets, product review, editorial and movie review sentences): half a model
+   fitted on all of them, the tweets weighing as much as the rest together, half one
+   fitted on the tweets alone, folded into one set of weights:
    a ridge regression estimates the mean human rating r on the -4..+4 scale, and
    `polarity = clamp(r / 4, -1, 1)`; a class-balanced logistic regression, trained on
    soft labels (a text whose mean rating is near a cut point counts partly towards both
