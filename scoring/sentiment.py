@@ -178,7 +178,7 @@ _SUPPORT_PHRASES = (
     ),
     (
         re.compile(
-            r"(?i)\b(?:(?:has|have|had|did|does|do|is|are|was|were)\s+not\s+"
+            r"(?i)\b(?:(?:has|have|had|did|does|do|is|are|was|were)(?:\s+not|n't|nt)\s+"
             r"(?:yet\s+)?(?:answered|replied|responded|answer|reply|respond)"
             r"|no\s+(?:answer|reply|response))\b"
         ),
@@ -356,9 +356,9 @@ def _features(plain: str, link: bool) -> Features:
     if _ELONGATED.search(cleaned):
         elongated = 1.0
         cleaned = _ELONGATED.sub(lambda m: _shorten(m.group(0), notes), cleaned)
-    cleaned = _NEGATION.sub(_spell_out_negation, cleaned)
     for phrase, word in _SUPPORT_PHRASES:
         cleaned = phrase.sub(partial(_read_phrase, word=word, notes=notes), cleaned)
+    cleaned = _NEGATION.sub(_spell_out_negation, cleaned)
 
     tokens = _TOKEN.findall(cleaned.lower())
     # TextBlob's own lexicon and rules, on our tokens: its tokenizer knows no hashtags or

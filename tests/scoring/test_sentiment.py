@@ -58,7 +58,8 @@ def test_support_phrases_are_read_as_one_word_and_noted() -> None:
     cues = analyze("They charged me twice and support hasn't answered.").cues
 
     assert "'charged me twice' read as 'overcharged'" in cues
-    assert "'has not answered' read as 'unanswered'" in cues
+    assert "'hasn't answered' read as 'unanswered'" in cues
+    assert "'no reply' read as 'unanswered'" in analyze("Still no reply from Acme.").cues
 
 
 def test_a_contracted_negation_turns_praise_negative() -> None:
