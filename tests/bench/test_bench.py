@@ -107,6 +107,66 @@ def test_nested_cross_validation_judges_every_text_once_and_reports_its_choices(
     assert chosen == [train_sentiment.Settings(10.0, 0.1, 0.3)] * train_sentiment.FOLDS
 
 
+def test_tweets_weigh_as_much_as_the_longer_texts_together() -> None:
+    sets = ["tweets"] * 2 + ["movie reviews"] * 6 + ["news editorials"] * 2
+
+    weights = train_sentiment.text_weights(sets, len(sets))
+
+    assert weights.sum() == pytest.approx(len(sets))
+    assert weights[:2].sum() == pytest.approx(train_sentiment.TWEET_SHARE * len(sets))
+    assert (weights[2:] == weights[2]).all()
+    assert (train_sentiment.text_weights(None, 3) == 1.0).all()
+    assert (train_sentiment.text_weights(["tweets"] * 3, 3) == 1.0).all()
+
+
+def test_nested_cross_validation_over_several_sets_keeps_each_set_in_every_fold() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+    ratings = [rating for _, rating in RATED]
+    sets = ["tweets" if i % 3 == 0 else "movie reviews" for i in range(len(RATED))]
+
+    folds = train_sentiment._folds(ratings, sets, 3, 0)
+    judged, chosen = train_sentiment.nested_cross_validated(
+        features,
+        ratings,
+        sets=sets,
+        folds=3,
+        inner_folds=2,
+        ridge_alphas=(1.0, 10.0),
+        label_settings=((0.3, 0.1),),
+    )
+
+    assert all({sets[i] for i in test} == {"tweets", "movie reviews"} for _, test in folds)
+    assert len(judged) == len(RATED) and len(chosen) == 3
+    assert {c.ridge_alpha for c in chosen} <= {1.0, 10.0}
+
+
+def test_a_blend_judges_as_the_weighted_mean_of_its_two_models() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+    ratings = [rating for _, rating in RATED]
+    first = train_sentiment.fit(features, ratings)
+    second = train_sentiment.fit(
+        features[:12], ratings[:12], settings=train_sentiment.Settings(1.0)
+    )
+
+    blended = sentiment.SentimentModel.from_dict(train_sentiment.blend(first, second, 0.25))
+    models = [sentiment.SentimentModel.from_dict(m) for m in (first, second)]
+
+    for f in features[:12]:
+        a, b = (m.judge(f).polarity for m in models)
+        assert blended.judge(f).polarity == pytest.approx(0.25 * a + 0.75 * b, abs=2e-3)
+
+
+def test_a_model_of_tweets_and_longer_texts_is_a_blend() -> None:
+    features = [sentiment.extract_features(text) for text, _ in RATED]
+    ratings = [rating for _, rating in RATED]
+    sets = ["tweets" if i % 3 == 0 else "movie reviews" for i in range(len(RATED))]
+
+    model = train_sentiment.fit(features, ratings, sets=sets)
+
+    assert model["hyperparameters"]["blend_share"] == train_sentiment.BLEND_SHARE
+    assert "blend_share" not in train_sentiment.fit(features, ratings)["hyperparameters"]
+
+
 def test_cross_validation_judges_every_text_once() -> None:
     features = [sentiment.extract_features(text) for text, _ in RATED]
 
@@ -163,11 +223,13 @@ def test_the_rated_data_ships_inside_the_repository() -> None:
 @pytest.mark.skipif(
     "OVERHEARD_SENTIMENT_DATA" in os.environ, reason="the data directory is overridden"
 )
-def test_the_shipped_model_was_trained_on_the_shipped_tweets() -> None:
-    digest = hashlib.sha256(train_sentiment.DEV_TWEETS.read_bytes()).hexdigest()[:16]
+def test_the_shipped_model_was_trained_on_the_shipped_dev_texts() -> None:
     model = json.loads(train_sentiment.MODEL_PATH.read_text(encoding="utf-8"))
 
-    assert f"sha256 {digest}" in model["provenance"]
+    for path in train_sentiment.DEV_SETS.values():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        assert f"{path.name} (" in model["provenance"]
+        assert f"sha256 {digest}" in model["provenance"]
 
 
 def test_sentences_keep_their_document_and_sentence_id(tmp_path: Path) -> None:

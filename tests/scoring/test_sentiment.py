@@ -31,6 +31,37 @@ def test_known_texts_get_the_label_people_would_give(text: str, label: str) -> N
     assert analyze(text).label == label
 
 
+# What a support team reads on a card: complaints about bills and silence read negative,
+# thanks for a fix read positive, whatever words the rated data lacked.
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        (
+            "I was charged twice for my Acme Cloud plan on the 1st and support hasn't answered "
+            "in three days. I need a refund before rent is due. Is this happening to anyone else?",
+            "negative",
+        ),
+        ("Acme double charged me this month, please sort it out", "negative"),
+        ("Still no response to my ticket from last week.", "negative"),
+        ("The app keeps crashing since the update and I lost my draft.", "negative"),
+        ("I want a refund, this plan does nothing it promised.", "negative"),
+        ("Support fixed my billing issue in ten minutes, thank you so much!", "positive"),
+        ("Got my refund the same day, great service from Acme.", "positive"),
+        ("Thanks to the Acme team for answering so fast, all sorted now.", "positive"),
+    ],
+)
+def test_support_messages_read_as_the_customer_means_them(text: str, label: str) -> None:
+    assert analyze(text).label == label
+
+
+def test_support_phrases_are_read_as_one_word_and_noted() -> None:
+    cues = analyze("They charged me twice and support hasn't answered.").cues
+
+    assert "'charged me twice' read as 'overcharged'" in cues
+    assert "'hasn't answered' read as 'unanswered'" in cues
+    assert "'no reply' read as 'unanswered'" in analyze("Still no reply from Acme.").cues
+
+
 def test_a_contracted_negation_turns_praise_negative() -> None:
     # Plain TextBlob rates "isn't good" as positive (+0.7).
     assert analyze("This is good").polarity > 0 > analyze("This isn't good").polarity
@@ -109,12 +140,15 @@ def test_every_emoji_is_read_as_something_vader_rates() -> None:
     assert all(word.lower() in lexicon for word in EMOJI_WORDS.values())
 
 
-def test_the_shipped_model_is_a_small_file_trained_on_the_dev_tweets_only() -> None:
+def test_the_shipped_model_is_trained_on_the_four_dev_halves_only() -> None:
     raw = resources.files("scoring").joinpath(sentiment.MODEL_RESOURCE).read_bytes()
+    provenance = json.loads(raw)["provenance"]
 
-    assert len(raw) < 300_000
-    assert "tweets_dev.tsv (2100 tweets, odd ids" in json.loads(raw)["provenance"]
-    assert sentiment.shipped_model().version == "sentiment-2"
+    # A word a line: 12,000 words learned from 11,800 texts.
+    assert len(raw) < 1_500_000
+    for name in ("tweets", "product_reviews", "news_editorials", "movie_reviews"):
+        assert f"{name}_dev.tsv (" in provenance
+    assert sentiment.shipped_model().version == "sentiment-3"
 
 
 def test_a_model_trained_on_other_features_is_refused() -> None:
