@@ -21,7 +21,7 @@ from bot.services.deps import Deps
 from bot.services.fetching import ensure_cursor
 from bot.services.home import refresh_homes
 from bot.services.pipeline import ingest_mentions
-from bot.services.poster import Poster
+from bot.services.poster import PROBE_EVERY, Poster
 from bot.services.scheduler import refresh_home_tabs
 from bot.slack import ids
 from bot.slack.admins import REFUSAL
@@ -318,7 +318,7 @@ def test_a_channel_slack_cannot_find_becomes_a_notice_sent_once_and_cleared_by_a
         (dm,) = dms(slack.fake, admin)
         assert f"Slack can't find channel {CHANNEL}" in dm and "/invite @overheard" in dm
 
-    slack.clock.advance(minutes=1)
+    slack.clock.advance(seconds=PROBE_EVERY.total_seconds())  # the channel is tried again
     slack.fake.fail_next("chat.postMessage", error="channel_not_found", status=200)
     assert poster.post_pending().failed
     assert refresh_home_tabs(slack.deps) == ["UALICE"]
@@ -326,6 +326,7 @@ def test_a_channel_slack_cannot_find_becomes_a_notice_sent_once_and_cleared_by_a
     assert "_(seen 2 times)_" in texts(slack.fake.home_views["UALICE"])[1]
     assert [len(dms(slack.fake, admin)) for admin in ADMINS] == [1, 1]  # not sent again
 
+    slack.clock.advance(seconds=PROBE_EVERY.total_seconds())
     assert poster.post_pending().posted  # the channel works again
     assert refresh_home_tabs(slack.deps) == ["UALICE"]
 
