@@ -247,8 +247,8 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
-    """Print each watch × network's health; exit 1 when any is failing or silent."""
-    from bot.services.health import describe_health
+    """Print each watch × network's health and Slack's backlog; exit 1 when any is flagged."""
+    from bot.services.health import describe_health, slack_backlog
 
     with (
         open_engine(settings) as engine,
@@ -256,12 +256,14 @@ def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
         session_scope(engine) as session,
     ):
         rows = describe_health(session=session, sources=sources, now=utcnow())
+        slack = slack_backlog(session=session, now=utcnow())
     if not rows:
         print("No watches yet.")
-        return 0
     for row in rows:
         print(row.line())
-    return 1 if any(row.flagged for row in rows) else 0
+    for line in slack.lines():
+        print(f"{'!!' if slack.flagged else 'ok'} {line}")
+    return 1 if slack.flagged or any(row.flagged for row in rows) else 0
 
 
 def cmd_feedback_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -333,3 +333,22 @@ def test_a_channel_slack_cannot_find_becomes_a_notice_sent_once_and_cleared_by_a
     assert "Needs an admin" not in json.dumps(slack.fake.home_views["UALICE"])
     with session_scope(slack.engine) as session:
         assert [c.state for c in session.exec(select(Card))] == [CardState.POSTED]
+
+
+def test_cards_slack_has_refused_for_minutes_show_at_the_top_of_the_home(
+    slack: Workspace,
+) -> None:
+    watch = make_watch(slack.engine)
+    with session_scope(slack.engine) as session:
+        ingest_mentions([make_fetched()], watch=watch, authors={}, session=session, now=NOW)
+    poster = Poster(slack.deps)
+    slack.fake.fail_next("chat.postMessage", error="service_unavailable", status=503, times=99)
+    poster.post_pending()
+    assert "Slack:" not in json.dumps(texts(slack.open_home("UALICE")))  # a moment is fine
+
+    slack.clock.advance(minutes=12)
+    home = slack.open_home("UALICE")
+
+    assert texts(home)[1] == (
+        ":warning: Slack: 1 card waiting to post for 12 min, last error: service_unavailable"
+    )

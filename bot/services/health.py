@@ -126,13 +126,17 @@ class SlackBacklog:
             )
         if self.stuck and self.oldest_at is not None:
             span = short_duration(self.now - self.oldest_at) or "a moment"
-            line = f"Slack: {self.stuck:,} cards waiting to post for {span}"
+            line = f"Slack: {_cards(self.stuck)} waiting to post for {span}"
             if self.last_error:
                 line += f", last error: {self.last_error[:ERROR_SHOWN_CHARS]}"
             lines.append(line)
         if not lines:
-            lines.append(f"Slack: ok, {self.waiting:,} cards waiting to post")
+            lines.append(f"Slack: ok, {_cards(self.waiting)} waiting to post")
         return lines
+
+
+def _cards(count: int) -> str:
+    return f"{count:,} card" + ("" if count == 1 else "s")
 
 
 def slack_backlog(*, session: Session, now: datetime) -> SlackBacklog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -130,9 +131,9 @@ def test_a_slack_outage_loses_no_card_and_each_is_posted_once_when_slack_is_back
             clock.advance(seconds=5)
 
         assert in_the_outage < 15  # backed off, instead of spending 5 tries each in 8 s
-        assert sorted(m["metadata"]["event_payload"]["card_id"] for m in fake.messages(CHANNEL)) == (
-            sorted(cards)
-        )
+        assert sorted(
+            m["metadata"]["event_payload"]["card_id"] for m in fake.messages(CHANNEL)
+        ) == (sorted(cards))
     assert {get_card(sqlite_engine, c).state for c in cards} == {CardState.POSTED}
 
 
@@ -152,7 +153,7 @@ def test_a_card_is_tried_again_later_and_later_and_never_given_up(
                 tried_at.append(clock.now)
             clock.advance(seconds=60)
 
-    gaps = [(b - a).total_seconds() for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tried_at)]
     assert len(tried_at) > MAX_OLD_ATTEMPTS  # still trying after the old limit of 5
     assert gaps[-1] >= 2700  # about an hour apart by now, not every 2 s
     assert max(gaps) <= 3600 + 60  # but never more than an hour (and a pass)
@@ -368,7 +369,9 @@ def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_t
             )
         reply = card.id or 0
         with session_scope(sqlite_engine) as session:
-            placement = place_card(reply, session=session, now=clock.now, max_attempts=MAX_OLD_ATTEMPTS)
+            placement = place_card(
+                reply, session=session, now=clock.now, max_attempts=MAX_OLD_ATTEMPTS
+            )
             assert placement == Placement(thread_ts=top["ts"])
         assert crashed._take(reply, now=clock.now)
         with session_scope(sqlite_engine) as session:
