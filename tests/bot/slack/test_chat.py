@@ -213,7 +213,9 @@ def test_an_unreachable_slack_is_a_connection_chat_error(operation: str) -> None
     assert caught.value.code.startswith("connection: ")
 
 
-@pytest.mark.parametrize("error", ["invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"])
+@pytest.mark.parametrize(
+    "error", ["invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"]
+)
 def test_a_card_slack_refuses_the_blocks_of_goes_out_as_a_plain_card_with_its_buttons(
     fake: FakeSlack, client: WebClient, error: str
 ) -> None:
