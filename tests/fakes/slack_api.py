@@ -409,6 +409,11 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._messages.get(channel, []))
 
+    def message_count(self, channel: str) -> int:
+        """How many top-level messages ``channel`` holds (cheap: nothing is copied)."""
+        with self._lock:
+            return len(self._messages.get(channel, []))
+
     def thread(self, channel: str, thread_ts: str) -> list[JSONDict]:
         """Copies of the replies to ``thread_ts`` in ``channel``, oldest first."""
         with self._lock:
