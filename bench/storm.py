@@ -6,8 +6,8 @@ would post them last). Two `Poster`s, each on its own thread with its own Slack 
 it into a loopback FakeSlack that answers 429 to a message reaching a channel too soon after
 the one before. Time is scaled: Slack's one message per second per channel is played as one
 per SECOND_S, the fake refuses a gap under GAP_SHARE of it (Slack tolerates short bursts; the
-fake tolerates only scheduling jitter), and the posters pace themselves at SECOND_S. The
-database is SQLite (WAL) in a temporary directory, shared by both workers.
+fake only a quarter of a second of scheduling jitter), and the posters pace themselves at
+SECOND_S. The database is SQLite (WAL) in a temporary directory, shared by both workers.
 
     python -m bench.storm
 """
@@ -38,7 +38,7 @@ CHANNELS = ("C0STORM1", "C0STORM2", "C0STORM3", "C0STORM4", "C0STORM5")
 P1_EVERY = 20
 WORKERS = 2
 SECOND_S = 0.1  # Slack's second, scaled
-GAP_SHARE = 0.9
+GAP_SHARE = 0.75
 FIRST_CARD_TARGET_S = 2.0
 TIMEOUT_S = 600.0
 
@@ -57,7 +57,8 @@ def _queue(engine_url: str) -> None:
             "text": f"acme storm mention {n}",
             "created_at": start + timedelta(milliseconds=50 * n),
             "fetched_at": start + timedelta(milliseconds=50 * n),
-            "priority": 1 if n % P1_EVERY == P1_EVERY - 1 else 3,
+            # Every P1_EVERY-th card of each channel, the youngest first.
+            "priority": 1 if (n // len(CHANNELS)) % P1_EVERY == P1_EVERY - 1 else 3,
             "priority_reasons": [],
         }
         for n in range(CARDS)
@@ -136,9 +137,10 @@ def main() -> None:
             left = session.execute(select(Card.id).where(Card.state == CardState.QUEUED)).all()
         engine.dispose()
     posted = sum(len(m) for m in messages.values())
+    # In each channel, its P1 cards are its first messages.
     p1_first = all(
         {str(m["metadata"]["event_payload"]["card_id"]) for m in ms[: len(p1) // len(CHANNELS)]}
-        <= p1
+        == {str(m["metadata"]["event_payload"]["card_id"]) for m in ms} & p1
         for ms in messages.values()
     )
     figures = {

@@ -274,8 +274,8 @@ def build_home_view(home: HomeData, *, workspace_url: str | None = None) -> dict
     blocks: list[Block] = [HeaderBlock(text="overheard")]
     if home.flash:
         blocks.append(_section(home.flash))
-    blocks += _slack(home)
     blocks += _notices(home)
+    blocks += _slack(home)
     blocks += [_section(numbers_text(home.numbers)), DividerBlock()]
     blocks += _card_list(HomeList.MINE, home.mine, workspace_url, MAX_LISTED)
     blocks.append(DividerBlock())
