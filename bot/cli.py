@@ -358,8 +358,8 @@ def _reachable(
 
 
 def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
-    """Print each watch × network's health; exit 1 when any is failing or silent."""
-    from bot.services.health import describe_health
+    """Print each watch × network's health and Slack's backlog; exit 1 when any is flagged."""
+    from bot.services.health import describe_health, slack_backlog
 
     require_schema(settings)
     with (
@@ -368,23 +368,24 @@ def cmd_sources_status(settings: Settings, _args: argparse.Namespace) -> int:
         session_scope(engine) as session,
     ):
         rows = describe_health(session=session, sources=sources, now=utcnow())
-        if not rows:
-            ready = [name for name, source in sources.items() if not source.missing_settings]
-            unset = [
-                f"{name} (set {', '.join(source.missing_settings)})"
-                for name, source in sources.items()
-                if source.missing_settings
-            ]
+        slack = slack_backlog(session=session, now=utcnow())
+        ready = [name for name, source in sources.items() if not source.missing_settings]
+        unset = [
+            f"{name} (set {', '.join(source.missing_settings)})"
+            for name, source in sources.items()
+            if source.missing_settings
+        ]
     if not rows:
         print(
             "No watches yet: add one with "
             "`overheard watch add QUERY --source hackernews --channel C0123ABCD`."
         )
         print(f"Ready: {', '.join(ready) or 'none'}. Not configured: {', '.join(unset) or 'none'}.")
-        return 0
     for row in rows:
         print(row.line())
-    return 1 if any(row.flagged for row in rows) else 0
+    for line in slack.lines():
+        print(f"{'!!' if slack.flagged else 'ok'} {line}")
+    return 1 if slack.flagged or any(row.flagged for row in rows) else 0
 
 
 def cmd_feedback_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from bot.services.deps import Deps
 from bot.services.fetching import ensure_cursor
 from bot.services.home import refresh_homes
 from bot.services.pipeline import ingest_mentions
-from bot.services.poster import Poster
+from bot.services.poster import PROBE_EVERY, Poster
 from bot.services.scheduler import refresh_home_tabs
 from bot.slack import ids
 from bot.slack.admins import REFUSAL
@@ -318,7 +318,7 @@ def test_a_channel_slack_cannot_find_becomes_a_notice_sent_once_and_cleared_by_a
         (dm,) = dms(slack.fake, admin)
         assert f"Slack can't find channel {CHANNEL}" in dm and "/invite @overheard" in dm
 
-    slack.clock.advance(minutes=1)
+    slack.clock.advance(seconds=PROBE_EVERY.total_seconds())  # the channel is tried again
     slack.fake.fail_next("chat.postMessage", error="channel_not_found", status=200)
     assert poster.post_pending().failed
     assert refresh_home_tabs(slack.deps) == ["UALICE"]
@@ -326,9 +326,29 @@ def test_a_channel_slack_cannot_find_becomes_a_notice_sent_once_and_cleared_by_a
     assert "_(seen 2 times)_" in texts(slack.fake.home_views["UALICE"])[1]
     assert [len(dms(slack.fake, admin)) for admin in ADMINS] == [1, 1]  # not sent again
 
+    slack.clock.advance(seconds=PROBE_EVERY.total_seconds())
     assert poster.post_pending().posted  # the channel works again
     assert refresh_home_tabs(slack.deps) == ["UALICE"]
 
     assert "Needs an admin" not in json.dumps(slack.fake.home_views["UALICE"])
     with session_scope(slack.engine) as session:
         assert [c.state for c in session.exec(select(Card))] == [CardState.POSTED]
+
+
+def test_cards_slack_has_refused_for_minutes_show_at_the_top_of_the_home(
+    slack: Workspace,
+) -> None:
+    watch = make_watch(slack.engine)
+    with session_scope(slack.engine) as session:
+        ingest_mentions([make_fetched()], watch=watch, authors={}, session=session, now=NOW)
+    poster = Poster(slack.deps)
+    slack.fake.fail_next("chat.postMessage", error="service_unavailable", status=503, times=99)
+    poster.post_pending()
+    assert "Slack:" not in json.dumps(texts(slack.open_home("UALICE")))  # a moment is fine
+
+    slack.clock.advance(minutes=12)
+    home = slack.open_home("UALICE")
+
+    assert texts(home)[1] == (
+        ":warning: Slack: 1 card waiting to post for 12 min, last error: service_unavailable"
+    )

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.services.cards import count_open_cards, events_for, load_card
 from bot.services.deps import Deps
 from bot.services.menu import MenuChoice
-from bot.services.poster import Poster
+from bot.services.poster import PROBE_EVERY, Poster
 from bot.services.scheduler import run_once, wake_snoozed_cards
 from bot.services.watches import add_watch, list_watches
 from bot.slack import ids
@@ -409,21 +409,25 @@ def test_a_rate_limited_post_waits_retry_after_and_loses_nothing(slack: Slack) -
     assert all(c.state == CardState.POSTED for c in cards(slack.deps.engine))
 
 
-def test_a_slack_error_leaves_the_card_queued_and_the_next_pass_posts_it(slack: Slack) -> None:
-    # The 5 cards are 3 conversations: Slack refuses each of their top cards.
-    slack.fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=3)
+def test_a_channel_slack_refuses_waits_untried_and_is_tried_again_later(slack: Slack) -> None:
+    slack.fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=2)
 
     run_once(slack.deps)
 
     assert posted_cards(slack.fake) == []
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1  # the channel is not hammered
     queued = cards(slack.deps.engine)
     assert {c.state for c in queued} == {CardState.QUEUED}
-    refused = [c for c in queued if c.last_post_error == "channel_not_found"]
-    assert len(refused) == 3
-    # Their replies wait for them, untried: no attempt spent, no error to show.
-    assert {(c.post_attempts, c.last_post_error) for c in queued if c not in refused} == {(0, None)}
+    assert {c.post_attempts for c in queued} == {0}  # no card spent an attempt on it
 
     run_once(slack.deps)
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1  # paused: still untried
+    clock = slack.deps.clock
+    assert isinstance(clock, Clock)
+    clock.advance(seconds=PROBE_EVERY.total_seconds())
+    run_once(slack.deps)  # refused again: paused again
+    clock.advance(seconds=PROBE_EVERY.total_seconds())
+    run_once(slack.deps)  # fixed: every card goes
 
     assert len(posted_cards(slack.fake)) == 5
 

@@ -1,16 +1,18 @@
-"""Is the monitor still listening? Each watch × network's health, flagged when it has gone quiet."""
+"""Is the monitor listening and posting? Each watch × network's health, and Slack's backlog."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.durations import short_duration
+from bot.services.pace import WORKSPACE, paused
 from bot.sources.base import Source
-from bot.store.models import SourceCursor, Watch
+from bot.store.models import Card, CardState, SourceCursor, Watch
 
 FAILING_AFTER_FAILURES = 3
 # A network with no new mention for this long is flagged: a brand rarely goes unmentioned.
@@ -107,3 +109,89 @@ def _facts(cursor: SourceCursor, now: datetime) -> str:
     if cursor.last_error:
         facts += f" · last error: {cursor.last_error[:200]}"
     return facts
+
+
+# A card waiting this long to be posted is stuck: Slack is down, or refuses it or its channel.
+STUCK_AFTER = timedelta(minutes=10)
+ERROR_SHOWN_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SlackBacklog:
+    """The outbox as Slack sees it: what waits, since when, why, and what is paused."""
+
+    waiting: int  # queued cards
+    stuck: int  # of them, queued longer than STUCK_AFTER
+    oldest_at: datetime | None  # when the oldest queued card was queued
+    last_error: str | None  # Slack's last answer to the oldest stuck card
+    paused: tuple[tuple[str, str, datetime | None], ...]  # (channel, Slack's error, since)
+    stopped: tuple[str, datetime | None] | None  # the workspace: (Slack's error, since)
+    now: datetime
+
+    @property
+    def flagged(self) -> bool:
+        """True when a person should look: cards stuck, a channel paused, posting stopped."""
+        return bool(self.stuck or self.paused or self.stopped)
+
+    def lines(self) -> list[str]:
+        """What `sources status` and the Home say about Slack, one problem a line."""
+        lines = []
+        if self.stopped is not None:
+            code, since = self.stopped
+            lines.append(
+                f"Slack: posting stopped since {_ago(since, self.now)}: Slack refuses "
+                f"overheard's token ({code}). Reinstall the app and set SLACK_BOT_TOKEN; "
+                f"posting resumes by itself."
+            )
+        for channel, code, since in self.paused:
+            lines.append(
+                f"Slack: channel {channel} paused since {_ago(since, self.now)} ({code}); "
+                f"its cards wait and it is tried again every few minutes."
+            )
+        if self.stuck and self.oldest_at is not None:
+            span = short_duration(self.now - self.oldest_at) or "a moment"
+            line = f"Slack: {_cards(self.stuck)} waiting to post for {span}"
+            if self.last_error:
+                line += f", last error: {self.last_error[:ERROR_SHOWN_CHARS]}"
+            lines.append(line)
+        if not lines:
+            lines.append(f"Slack: ok, {_cards(self.waiting)} waiting to post")
+        return lines
+
+
+def _cards(count: int) -> str:
+    return f"{count:,} card" + ("" if count == 1 else "s")
+
+
+def slack_backlog(*, session: Session, now: datetime) -> SlackBacklog:
+    """Queued cards, the stuck ones among them with Slack's last answer, and the pauses."""
+    waiting, oldest = session.exec(
+        select(func.count(), func.min(Card.queued_at)).where(Card.state == CardState.QUEUED)
+    ).one()
+    stuck_filter = (Card.state == CardState.QUEUED, col(Card.queued_at) < now - STUCK_AFTER)
+    stuck = session.exec(select(func.count()).where(*stuck_filter)).one()
+    last_error = None
+    if stuck:
+        last_error = session.exec(
+            select(Card.last_post_error)
+            .where(*stuck_filter, col(Card.last_post_error).is_not(None))
+            .order_by(col(Card.queued_at), col(Card.id))
+            .limit(1)
+        ).first()
+    rows = paused(session=session)
+    return SlackBacklog(
+        waiting=int(waiting),
+        stuck=int(stuck),
+        oldest_at=oldest if oldest is None or oldest.tzinfo else oldest.replace(tzinfo=UTC),
+        last_error=last_error,
+        paused=tuple(
+            (r.channel_id, r.paused_code or "?", r.paused_at)
+            for r in rows
+            if r.channel_id != WORKSPACE
+        ),
+        stopped=next(
+            ((r.paused_code or "?", r.paused_at) for r in rows if r.channel_id == WORKSPACE),
+            None,
+        ),
+        now=now,
+    )

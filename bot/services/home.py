@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.chat import ChatError, ChatRateLimited
 from bot.services.deps import Deps
-from bot.services.health import HealthRow, describe_health
+from bot.services.health import HealthRow, SlackBacklog, describe_health, slack_backlog
 from bot.services.notices import open_notices
 from bot.services.stats import Numbers, last_day
 from bot.services.watches import list_watches
@@ -104,6 +104,7 @@ class Board:
     watches: tuple[WatchStatus, ...]
     numbers: Numbers
     notices: tuple[AdminNotice, ...]
+    slack: SlackBacklog | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ class HomeData:
     # A line for this person alone, written by us (a refusal, a confirmation); it is not part
     # of the fingerprint, so it stays until something else changes.
     flash: str | None = None
+    # Cards waiting on Slack for too long, paused channels, a refused token; None when fine.
+    slack: SlackBacklog | None = None
 
     @property
     def pages(self) -> dict[HomeList, int]:
@@ -228,6 +231,7 @@ def read_board(*, session: Session, sources: Mapping[str, Source], now: datetime
         watches=tuple(watch_statuses(session=session, sources=sources, now=now)),
         numbers=last_day(session=session, now=now),
         notices=tuple(open_notices(session=session)),
+        slack=slack if (slack := slack_backlog(session=session, now=now)).flagged else None,
     )
 
 
@@ -263,6 +267,7 @@ def home_for(
         notices=board.notices,
         admins_configured=admins_configured,
         flash=flash,
+        slack=board.slack,
     )
 
 

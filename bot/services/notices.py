@@ -1,4 +1,5 @@
-"""Problems admins must fix (the bot not in a channel, a channel archived): noted, sent, cleared.
+"""Problems admins must fix (the bot not in a channel, cards stuck, a refused token): noted,
+sent, cleared.
 
 A card Slack refuses for a reason no retry will cure becomes one notice per problem
 (kind + channel). It is shown at the top of everyone's Home, sent once by DM to each
@@ -11,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,11 @@ from bot.store.models import AdminNotice
 
 log = logging.getLogger(__name__)
 
+_REINSTALL_FIX = (
+    "Slack refuses overheard's token ({kind}): nothing is posted to any channel. Reinstall "
+    "the app to the workspace and set the new SLACK_BOT_TOKEN; the waiting cards are posted "
+    "as soon as Slack takes one."
+)
 # Slack's answers to a card post that a person has to act on; each gets its fix in plain words.
 FIXES = {
     "not_in_channel": (
@@ -42,8 +48,22 @@ FIXES = {
         "are posted later. If this keeps happening, the channel gets more mentions than Slack "
         "lets one app post: split its watches over more channels."
     ),
+    "cards_stuck": (
+        "Cards for channel {channel} have waited more than 10 minutes to be posted: Slack is "
+        "down or keeps refusing them (`overheard sources status` shows its last answer). "
+        "Nothing is dropped: overheard keeps trying, less often the longer it lasts (at least "
+        "hourly). If https://slack-status.com says Slack is up, look at the worker's log."
+    ),
+    "token_revoked": _REINSTALL_FIX,
+    "token_expired": _REINSTALL_FIX,
+    "account_inactive": _REINSTALL_FIX,
+    "invalid_auth": _REINSTALL_FIX,
 }
 NOTICE_KINDS = frozenset(FIXES)
+# Slack refuses the token itself: nothing can be posted anywhere.
+TOKEN_KINDS = frozenset({"token_revoked", "token_expired", "account_inactive", "invalid_auth"})
+# No retry cures these soon for one channel: posting there pauses until a probe gets through.
+CHANNEL_KINDS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 # The Home shows this many notices, the newest first.
 MAX_NOTICES_SHOWN = 5
 # A problem back within this long of its last DM is shown again but not sent again, so a
@@ -101,14 +121,28 @@ def record_notice(
 
 
 def clear_channel_notices(channel_id: str, *, session: Session, now: datetime) -> int:
-    """Clear the open notices about a channel (a card just posted there); return how many."""
+    """Clear the open notices about a channel (a card just posted there), and the workspace's
+    refused token (Slack took a message); return how many."""
     result = session.execute(
         update(AdminNotice)
-        .where(col(AdminNotice.channel_id) == channel_id)
+        .where(
+            or_(
+                col(AdminNotice.channel_id) == channel_id,
+                col(AdminNotice.key).in_([notice_key(kind, None) for kind in TOKEN_KINDS]),
+            )
+        )
         .where(col(AdminNotice.cleared_at).is_(None))
         .values(cleared_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def has_open_notice(kind: str, channel_id: str | None, *, session: Session) -> bool:
+    """True while the notice of this problem is open."""
+    stmt = select(AdminNotice.id).where(
+        AdminNotice.key == notice_key(kind, channel_id), col(AdminNotice.cleared_at).is_(None)
+    )
+    return session.exec(stmt).first() is not None
 
 
 def open_notices(*, session: Session, limit: int = MAX_NOTICES_SHOWN) -> list[AdminNotice]:

@@ -38,6 +38,7 @@ LABEL_MAX_CHARS = 24
 USER_ID_MAX_CHARS = 40
 LINK_URL_MAX_CHARS = 1500
 FALLBACK_SNIPPET_MAX_CHARS = 150
+PLAIN_EXCERPT_MAX_CHARS = 300
 REASONS_MAX_CHARS = 300
 CLOSING_NOTE_MAX_CHARS = 1200
 REASON_MAX_CHARS = 500  # Card.reason: which watch and terms matched
@@ -123,6 +124,30 @@ def build_mention_card(
     blocks.append(
         ActionsBlock(block_id=f"{prefix}-actions", elements=[*_buttons(state, card.id), *menu])
     )
+    return Message(blocks=blocks, text=_fallback(mention, author))
+
+
+def build_plain_card(mention: Mention, author: Author | None, card: Card) -> Message:
+    """The card at its barest, for when Slack refuses the full one's blocks.
+
+    One section with the network, the author, a short excerpt and the link, and the card's
+    buttons, so the mention still reaches the channel and can be claimed.
+    """
+    if card.id is None:
+        raise ValueError("a card must be stored before it is built (its id goes in the buttons)")
+    who = _author_name(author) if author is not None else "unknown author"
+    excerpt = _escaped_line(mention.title or mention.text or "", PLAIN_EXCERPT_MAX_CHARS)
+    lines = [f"*{_network(mention)}* mention by {who}", excerpt or _NO_TEXT]
+    url = safe_http_url(mention.url, max_chars=LINK_URL_MAX_CHARS)
+    if url is not None:
+        lines.append(mrkdwn_link(url, f"Open on {_network(mention)}"))
+    prefix = f"card-{card.id}-v{card.version}-plain"
+    blocks: list[Block] = [
+        SectionBlock(block_id=f"{prefix}-body", text=_mrkdwn("\n".join(lines))),
+        ActionsBlock(
+            block_id=f"{prefix}-actions", elements=_buttons(CardState(card.state), card.id)
+        ),
+    ]
     return Message(blocks=blocks, text=_fallback(mention, author))
 
 

@@ -15,7 +15,13 @@ from bot.retry import seconds_to_wait
 from bot.services.chat import CardView, ChatError, ChatRateLimited, Overdue
 from bot.services.digest import Digest
 from bot.services.home import HomeData
-from bot.slack.cards import Message, build_mention_card, build_thread_note, render_card_text
+from bot.slack.cards import (
+    Message,
+    build_mention_card,
+    build_plain_card,
+    build_thread_note,
+    render_card_text,
+)
 from bot.slack.digest import build_digest
 from bot.slack.home import build_home_view, build_notice_message, view_fingerprint
 from bot.slack.sla import build_channel_escalation, build_group_escalation, build_reminder
@@ -29,6 +35,9 @@ CARD_EVENT_TYPE = "overheard_card"
 DIGEST_EVENT_TYPE = "overheard_digest"
 # When Slack's Retry-After can't be read, assume a polite default.
 DEFAULT_RETRY_AFTER_S = 30.0
+# Slack's answers to blocks it won't show: the card is sent again, plainer.
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+PROBLEMS_LOGGED_CHARS = 500
 
 
 class SlackChat:
@@ -46,8 +55,12 @@ class SlackChat:
     ) -> str:
         """Post a card with unfurling off; tag it so a crashed post can be found again."""
         card_id = view.card.id
-        try:
-            response = self.client.chat_postMessage(
+
+        def post(message: Message) -> Any:
+            content = message.to_slack()
+            if not content["blocks"]:  # the text alone
+                del content["blocks"]
+            return self.client.chat_postMessage(
                 channel=view.card.channel_id,
                 thread_ts=thread_ts,
                 reply_broadcast=bool(thread_ts and broadcast) or None,
@@ -57,13 +70,38 @@ class SlackChat:
                     "event_type": CARD_EVENT_TYPE,
                     "event_payload": {"card_id": card_id},
                 },
-                **_card(view).to_slack(),
+                **content,
             )
+
+        try:
+            response = self._with_plain_fallback(view, post)
         except SlackApiError as exc:
             raise _chat_error(exc, now=self._clock()) from exc
         except OSError as exc:  # refused, reset, timed out: Slack never saw it or never answered
             raise ChatError(f"connection: {exc}") from exc
         return str(response["ts"])
+
+    def _with_plain_fallback(self, view: CardView, send: Callable[[Message], Any]) -> Any:
+        """Send the card; if Slack refuses its blocks, send the plain card, then text alone.
+
+        A mention must not be lost to a block Slack dislikes: it goes out plainer instead.
+        """
+        messages = [_card(view), _plain(view), Message(blocks=[], text=_plain(view).text)]
+        for message in messages[:-1]:
+            try:
+                return send(message)
+            except SlackApiError as exc:
+                error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+                if error not in BLOCK_ERRORS:
+                    raise
+                problems = exc.response.get("errors") or []
+                log.warning(
+                    "Slack refused card %s's blocks (%s: %s); sending it plainer",
+                    view.card.id,
+                    error,
+                    "; ".join(str(p) for p in problems)[:PROBLEMS_LOGGED_CHARS],
+                )
+        return send(messages[-1])
 
     def find_card(self, channel: str, card_id: int, *, thread_ts: str | None = None) -> str | None:
         """Find a card a crashed post left in the channel or a thread (needs channels:history)."""
@@ -81,12 +119,19 @@ class SlackChat:
         card = view.card
         if card.message_ts is None:
             raise ValueError(f"card {card.id} is not posted yet")
-        self._send(
-            self.client.chat_update,
-            channel=card.channel_id,
-            ts=card.message_ts,
-            **_card(view).to_slack(),
-        )
+        message_ts = card.message_ts
+
+        def update(message: Message) -> Any:
+            return self.client.chat_update(
+                channel=card.channel_id, ts=message_ts, **message.to_slack()
+            )
+
+        try:
+            self._with_plain_fallback(view, update)
+        except SlackApiError as exc:
+            raise _chat_error(exc, now=self._clock()) from exc
+        except OSError as exc:
+            raise ChatError(f"connection: {exc}") from exc
 
     def post_note(self, view: CardView, kind: EventKind, actor: str) -> None:
         """Post the one-line note in the card's thread."""
@@ -405,6 +450,10 @@ class ConsoleChat:
 
 def _card(view: CardView) -> Message:
     return build_mention_card(view.mention, view.author, view.card, thread=view.thread)
+
+
+def _plain(view: CardView) -> Message:
+    return build_plain_card(view.mention, view.author, view.card)
 
 
 def _note(view: CardView, kind: EventKind, actor: str) -> Message:

@@ -208,6 +208,16 @@ def notice_text(notice: AdminNotice) -> str:
     return text
 
 
+def _slack(home: HomeData) -> list[Block]:
+    """Cards Slack hasn't taken for a while, paused channels, a refused token."""
+    if home.slack is None:
+        return []
+    lines = [
+        f":warning: {escaped_within(line, HEALTH_DETAIL_MAX_CHARS)}" for line in home.slack.lines()
+    ]
+    return [_section("\n".join(lines))]
+
+
 def _notices(home: HomeData) -> list[Block]:
     if not home.notices:
         return []
@@ -265,6 +275,7 @@ def build_home_view(home: HomeData, *, workspace_url: str | None = None) -> dict
     if home.flash:
         blocks.append(_section(home.flash))
     blocks += _notices(home)
+    blocks += _slack(home)
     blocks += [_section(numbers_text(home.numbers)), DividerBlock()]
     blocks += _card_list(HomeList.MINE, home.mine, workspace_url, MAX_LISTED)
     blocks.append(DividerBlock())

@@ -203,8 +203,10 @@ class Card(SQLModel, table=True):
     claimed_at: datetime | None = _ts()
     closed_by: str | None = Field(default=None, max_length=32)
     closed_at: datetime | None = _ts()
-    post_attempts: int = Field(default=0)
+    post_attempts: int = Field(default=0)  # failed or unfinished posts in a row
     post_lease_until: datetime | None = _ts()  # a poster is posting it until then
+    # After a failed post the card is not tried again before then (a growing backoff).
+    retry_at: datetime | None = _ts()
     last_post_error: str | None = Field(default=None, max_length=1000)
     # Bumped by every state change; Slack shows `synced_version` until the card is re-sent.
     version: int = Field(default=0)
@@ -354,3 +356,19 @@ class HomeViewer(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     published_hash: str | None = Field(default=None, max_length=64)
     published_at: datetime | None = _ts()
+
+
+class ChannelPace(SQLModel, table=True):
+    """Slack's pace for one channel, shared by every poster: no message goes before `next_at`.
+
+    A poster moves `next_at` forward with a compare-and-set before each message, so workers
+    together keep to Slack's one message per second; a 429 moves it to the end of Retry-After.
+    A channel Slack refuses (`paused_code`: not_in_channel, ...) is tried again at `next_at`.
+    The row of `*` stands for the whole workspace: paused when Slack refuses the token.
+    """
+
+    channel_id: str = Field(primary_key=True, max_length=32)
+    next_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    paused_code: str | None = Field(default=None, max_length=64)
+    paused_at: datetime | None = _ts()
+    last_posted_at: datetime | None = _ts()

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.services.feedback import record_sentiment_feedback
+from bot.services.pipeline import ingest_mentions
 from bot.store.db import make_engine, session_scope
-from tests.factories import CHANNEL, NOW, make_posted_card
+from tests.factories import CHANNEL, NOW, make_fetched, make_posted_card, make_watch
 
 # Not a speed target (bench/ measures that): only how long a stuck process may take to fail.
 RUN_DEADLINE_S = 120
@@ -299,3 +300,20 @@ def test_metrics_prints_the_queue_from_the_database_in_prometheus_text(
     assert "# TYPE overheard_queue_depth gauge" in lines
     assert "overheard_queue_depth 0" in lines
     assert 'overheard_cards{state="posted"} 1' in lines
+
+
+def test_sources_status_says_when_cards_have_waited_long_for_slack(env: dict[str, str]) -> None:
+    overheard("db", "upgrade", env=env)
+    engine = make_engine(env["DATABASE_URL"])
+    make_posted_card(engine)  # posted: not waiting
+    watch = make_watch(engine)
+    with session_scope(engine) as session:  # queued days ago, never taken by Slack
+        ingest_mentions(
+            [make_fetched(external_id="7")], watch=watch, authors={}, session=session, now=NOW
+        )
+    engine.dispose()
+
+    status = overheard("sources", "status", env=env)
+
+    assert status.returncode == 1
+    assert "!! Slack: 1 card waiting to post for" in status.stdout

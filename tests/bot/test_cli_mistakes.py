@@ -475,6 +475,7 @@ def test_sources_status_with_no_watches_says_how_to_add_one_and_what_is_configur
         "Ready: hackernews, x, rss, appstore, stackexchange. Not configured: mastodon (set "
         "MASTODON_ACCESS_TOKEN), bluesky (set BLUESKY_HANDLE, BLUESKY_APP_PASSWORD), reddit "
         "(set REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET).\n"
+        "ok Slack: ok, 0 cards waiting to post\n"
     )
 
 
@@ -503,6 +504,7 @@ def test_sources_status_before_the_first_fetch_shows_each_network_and_what_it_la
     assert capsys.readouterr().out.splitlines() == [
         "·· watch #1 hackernews     waiting         never fetched yet",
         "!! watch #1 x              not configured  set X_BEARER_TOKEN",
+        "ok Slack: ok, 0 cards waiting to post",
     ]
 
 
@@ -517,8 +519,9 @@ def test_sources_status_never_calls_a_network_that_never_worked_ok(
 
     code = main(["sources", "status"])
 
-    (line,) = capsys.readouterr().out.splitlines()
+    line, slack = capsys.readouterr().out.splitlines()
     assert code == 1
+    assert slack == "ok Slack: ok, 0 cards waiting to post"
     assert line.startswith(
         "!! watch #1 hackernews     failing         never worked (watch added just now) · "
         "last success never · last new mention never · 1 failures in a row · last error: "

@@ -297,8 +297,12 @@ class FakeSlack:
         team_id: str = "T0000TEAM",
         bot_user_id: str = "U0000BOT",
         bot_id: str = "B0000BOT",
+        channel_gap_s: float | None = None,
     ) -> None:
         self.token = token
+        # Slack's pace, enforced: a message to a channel less than this many seconds after
+        # the one before it there is answered 429 (Retry-After: 1) and not posted.
+        self.channel_gap_s = channel_gap_s
         self.require_text = require_text
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -321,6 +325,8 @@ class FakeSlack:
         self._messages: dict[str, list[JSONDict]] = {}
         self._threads: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._last_post: dict[str, float] = {}  # channel → when its last message arrived
+        self.rate_limited: list[str] = []  # the channel of each message refused for pace
         self.delays: dict[str, float] = {}  # seconds to hold each method's answer
         # files.getUploadURLExternal hands out an upload URL on this server; the bytes sent
         # there wait here until files.completeUploadExternal shares them.
@@ -402,6 +408,11 @@ class FakeSlack:
         """Copies of the top-level messages in ``channel``, oldest first."""
         with self._lock:
             return copy.deepcopy(self._messages.get(channel, []))
+
+    def message_count(self, channel: str) -> int:
+        """How many top-level messages ``channel`` holds (cheap: nothing is copied)."""
+        with self._lock:
+            return len(self._messages.get(channel, []))
 
     def thread(self, channel: str, thread_ts: str) -> list[JSONDict]:
         """Copies of the replies to ``thread_ts`` in ``channel``, oldest first."""
@@ -541,6 +552,7 @@ class FakeSlack:
         if not channel:
             raise _error("channel_not_found")
         self._check_message(args)
+        self._keep_pace(channel)
         ts = self._next_ts()
         message: JSONDict = {
             "type": "message",
@@ -567,6 +579,16 @@ class FakeSlack:
         else:
             self._messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _keep_pace(self, channel: str) -> None:
+        if self.channel_gap_s is None:
+            return
+        now = time.monotonic()
+        last = self._last_post.get(channel)
+        if last is not None and now - last < self.channel_gap_s:
+            self.rate_limited.append(channel)
+            raise _Reply({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
+        self._last_post[channel] = now
 
     def _api_conversations_history(self, args: JSONDict) -> JSONDict:
         """Top-level messages newest first, after `oldest`, paged by an offset cursor."""

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from tests.fakes.slack_api import FakeSlack, validate_blocks
+from tests.fakes.slack_api import TEST_TOKEN, FakeSlack, validate_blocks
 
 TOKEN = "xoxb-test"
 CHANNEL = "C0123MENTIONS"
@@ -542,3 +542,18 @@ def test_completing_an_upload_whose_bytes_never_came_is_refused(
 
     assert error.value.response["error"] == "file_not_found"
     assert fake.files == []
+
+
+def test_with_a_channel_gap_a_second_message_too_soon_is_refused_with_429() -> None:
+    with FakeSlack(token=TEST_TOKEN, channel_gap_s=60) as fake:
+        client = WebClient(token=TEST_TOKEN, base_url=fake.base_url)
+        client.chat_postMessage(channel="C1", text="first")
+        client.chat_postMessage(channel="C2", text="another channel, its own pace")
+
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel="C1", text="too soon")
+
+        assert refused.value.response.status_code == 429
+        assert refused.value.response.headers["Retry-After"] == "1"
+        assert [m["text"] for m in fake.messages("C1")] == ["first"]
+        assert fake.rate_limited == ["C1"]

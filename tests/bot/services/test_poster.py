@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from bot.services.cards import load_card
 from bot.services.deps import Deps
 from bot.services.pipeline import ingest_mentions
-from bot.services.poster import MAX_POST_ATTEMPTS, POST_LEASE, Poster
+from bot.services.poster import BACKOFF_FIRST_S, POST_LEASE, Poster
 from bot.services.threads import Placement, place_card
 from bot.slack.chat import SlackChat
 from bot.store.db import session_scope
@@ -25,6 +26,8 @@ from tests.factories import NOW, get_card, make_fetched, make_watch
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 
 CHANNEL = "C0SUPPORT"
+# Before issue 12 a card was given up after this many failed posts.
+MAX_OLD_ATTEMPTS = 5
 
 
 def queue_cards(engine: Engine, count: int) -> list[int]:
@@ -45,14 +48,13 @@ def poster_for(
     **settings: object,
 ) -> Poster:
     client = WebClient(token=TEST_TOKEN, base_url=base_url, timeout=5)
-    deps = Deps(
-        make_settings(**settings),
-        engine,
-        SlackChat(client),
-        {},
-        clock=clock or Clock(NOW),
-        sleep=sleeps.append,
-    )
+    clock = clock or Clock(NOW)
+
+    def sleep(seconds: float) -> None:  # time passes while a poster waits
+        sleeps.append(seconds)
+        clock.advance(seconds=seconds)
+
+    deps = Deps(make_settings(**settings), engine, SlackChat(client), {}, clock=clock, sleep=sleep)
     return kind(deps)
 
 
@@ -98,10 +100,10 @@ def test_a_long_retry_after_holds_the_channel_until_it_has_passed(
         poster = poster_for(sqlite_engine, fake.base_url, sleeps, clock)
 
         first = poster.post_pending()
-        clock.advance(seconds=119)
+        clock.advance(seconds=60)
         too_soon = poster.post_pending()
         tried_too_soon = len(fake.calls_to("chat.postMessage")) > 1
-        clock.advance(seconds=1)
+        clock.advance(seconds=60)
         after = poster.post_pending()
 
         assert first.posted == [] and first.deferred_channels == {CHANNEL}
@@ -111,18 +113,69 @@ def test_a_long_retry_after_holds_the_channel_until_it_has_passed(
         assert len(after.posted) == len(fake.messages(CHANNEL)) == 3
 
 
-def test_a_card_slack_keeps_refusing_stops_after_the_attempt_limit(sqlite_engine: Engine) -> None:
+def test_a_slack_outage_loses_no_card_and_each_is_posted_once_when_slack_is_back(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    cards = queue_cards(sqlite_engine, 3)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", error="service_unavailable", status=503, times=15)
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
+
+        for _ in range(10):  # 20 s of passes, 2 s apart, while Slack is down
+            poster.post_pending()
+            clock.advance(seconds=2)
+        in_the_outage = len(fake.calls_to("chat.postMessage"))
+        for _ in range(120):  # Slack is back; the poster keeps going for up to 10 min
+            if len(poster.post_pending().posted) == 0 and len(fake.messages(CHANNEL)) == 3:
+                break
+            clock.advance(seconds=5)
+
+        assert in_the_outage < 15  # backed off, instead of spending 5 tries each in 8 s
+        assert sorted(
+            m["metadata"]["event_payload"]["card_id"] for m in fake.messages(CHANNEL)
+        ) == (sorted(cards))
+    assert {get_card(sqlite_engine, c).state for c in cards} == {CardState.POSTED}
+
+
+def test_a_card_is_tried_again_later_and_later_and_never_given_up(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
     (cid,) = queue_cards(sqlite_engine, 1)
     with FakeSlack(token=TEST_TOKEN) as fake:
-        fake.fail_next("chat.postMessage", status=200, error="not_in_channel", times=99)
-        poster = poster_for(sqlite_engine, fake.base_url, [])
+        fake.fail_next("chat.postMessage", error="internal_error", status=500, times=999)
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
 
-        for _ in range(MAX_POST_ATTEMPTS + 2):
+        tried_at = []
+        for _ in range(6 * 60):  # six hours of passes, one a minute
+            before = len(fake.calls_to("chat.postMessage"))
             poster.post_pending()
+            if len(fake.calls_to("chat.postMessage")) > before:
+                tried_at.append(clock.now)
+            clock.advance(seconds=60)
 
-        assert len(fake.calls_to("chat.postMessage")) == MAX_POST_ATTEMPTS
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tried_at)]
+    assert len(tried_at) > MAX_OLD_ATTEMPTS  # still trying after the old limit of 5
+    assert gaps[-1] >= 2700  # about an hour apart by now, not every 2 s
+    assert max(gaps) <= 3600 + 60  # but never more than an hour (and a pass)
     row = get_card(sqlite_engine, cid)
-    assert (row.state, row.last_post_error) == (CardState.QUEUED, "not_in_channel")
+    assert (row.state, row.last_post_error) == (CardState.QUEUED, "internal_error")
+
+
+def test_a_rate_limit_spends_no_attempt(sqlite_engine: Engine, clock: Clock) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        fake.fail_next("chat.postMessage", status=429, retry_after=120, times=10)
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
+
+        for _ in range(10):
+            poster.post_pending()
+            clock.advance(seconds=121)
+
+        assert len(fake.calls_to("chat.postMessage")) == 10
+        assert get_card(sqlite_engine, cid).post_attempts == 0
+        assert get_card(sqlite_engine, cid).retry_at is None  # no backoff: Retry-After decides
+        poster.post_pending()
+        assert len(fake.messages(CHANNEL)) == 1
 
 
 def test_two_workers_draining_one_outbox_post_each_card_once(engine: Engine) -> None:
@@ -238,12 +291,12 @@ class ReversedPoster(Poster):
 
 
 def test_replies_wait_for_their_top_card_without_spending_an_attempt(
-    sqlite_engine: Engine,
+    sqlite_engine: Engine, clock: Clock
 ) -> None:
     story, *replies = queue_conversation(sqlite_engine, 2)
     with FakeSlack(token=TEST_TOKEN) as fake:
         fake.fail_next("chat.postMessage", status=200, error="fatal_error")
-        poster = poster_for(sqlite_engine, fake.base_url, [])
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
 
         first = poster.post_pending()
 
@@ -251,6 +304,7 @@ def test_replies_wait_for_their_top_card_without_spending_an_attempt(
         assert sorted(first.waiting) == sorted(replies)
         assert [get_card(sqlite_engine, r).post_attempts for r in replies] == [0, 0]
 
+        clock.advance(seconds=BACKOFF_FIRST_S)
         second = poster.post_pending()
 
         assert second.posted == [story, *replies]
@@ -315,7 +369,9 @@ def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_t
             )
         reply = card.id or 0
         with session_scope(sqlite_engine) as session:
-            placement = place_card(reply, session=session, now=clock.now, max_attempts=5)
+            placement = place_card(
+                reply, session=session, now=clock.now, max_attempts=MAX_OLD_ATTEMPTS
+            )
             assert placement == Placement(thread_ts=top["ts"])
         assert crashed._take(reply, now=clock.now)
         with session_scope(sqlite_engine) as session:
@@ -334,12 +390,12 @@ def test_a_reply_posted_just_before_a_crash_is_adopted_not_posted_twice_in_its_t
 
 
 def test_a_reply_ahead_of_its_top_card_in_the_queue_follows_it_in_the_same_pass(
-    sqlite_engine: Engine,
+    sqlite_engine: Engine, clock: Clock
 ) -> None:
     (story,) = queue_conversation(sqlite_engine, 0)
     with FakeSlack(token=TEST_TOKEN) as fake:
         fake.fail_next("chat.postMessage", status=200, error="fatal_error")
-        poster = poster_for(sqlite_engine, fake.base_url, [])
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
         assert poster.post_pending().failed == {story: "fatal_error"}  # it leads all the same
         urgent = make_fetched(
             external_id="501",
@@ -352,6 +408,7 @@ def test_a_reply_ahead_of_its_top_card_in_the_queue_follows_it_in_the_same_pass(
                 [urgent], watch=make_watch(sqlite_engine), authors={}, session=session, now=NOW
             )
 
+        clock.advance(seconds=BACKOFF_FIRST_S)
         report = poster.post_pending()  # the urgent reply comes first, and waits
 
         assert report.posted == [story, card.id]

@@ -64,7 +64,7 @@ def test_a_pass_counts_new_mentions_and_every_card_it_posted(
         FetchResult([first, second], {}), FetchResult([first, second, third], {})
     )
     deps = deps_for(sqlite_engine, fake, source, clock)
-    fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=2)
+    fake.fail_next("chat.postMessage", status=500, error="internal_error", times=2)
 
     assert run_once(deps) == (2, 0)  # stored, but Slack refused both cards
     clock.advance(seconds=60)

@@ -211,3 +211,58 @@ def test_an_unreachable_slack_is_a_connection_chat_error(operation: str) -> None
         call(SlackChat(client))
 
     assert caught.value.code.startswith("connection: ")
+
+
+@pytest.mark.parametrize(
+    "error", ["invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"]
+)
+def test_a_card_slack_refuses_the_blocks_of_goes_out_as_a_plain_card_with_its_buttons(
+    fake: FakeSlack, client: WebClient, error: str
+) -> None:
+    fake.fail_next("chat.postMessage", status=200, error=error)
+
+    ts = SlackChat(client).post_card(card_view(7))
+
+    (message,) = fake.messages(CHANNEL)
+    assert message["ts"] == ts
+    assert message["metadata"]["event_payload"] == {"card_id": 7}  # found again after a crash
+    section, actions = message["blocks"]
+    mention = make_mention()
+    assert mention.url is not None and mention.url in section["text"]["text"]
+    assert "by pg" in section["text"]["text"]  # the author
+    assert "support queue honest" in section["text"]["text"]  # an excerpt
+    assert [b["text"]["text"] for b in actions["elements"]] == ["Claim", "Resolve", "Dismiss"]
+
+
+def test_when_slack_refuses_even_the_plain_card_the_text_alone_is_posted(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.fail_next("chat.postMessage", status=200, error="invalid_blocks", times=2)
+
+    SlackChat(client).post_card(card_view(7))
+
+    (message,) = fake.messages(CHANNEL)
+    assert message["blocks"] == [] and message["text"]
+
+
+def test_an_update_slack_refuses_the_blocks_of_replaces_the_card_with_a_plain_one(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    chat = SlackChat(client)
+    view = posted(chat)
+    fake.fail_next("chat.update", status=200, error="invalid_blocks")
+
+    chat.update_card(view)
+
+    (message,) = fake.messages(CHANNEL)
+    assert [b["type"] for b in message["blocks"]] == ["section", "actions"]
+
+
+def test_other_refusals_are_not_retried_plainer(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", status=200, error="not_in_channel")
+
+    with pytest.raises(ChatError) as refused:
+        SlackChat(client).post_card(card_view(7))
+
+    assert refused.value.code == "not_in_channel"
+    assert len(fake.calls_to("chat.postMessage")) == 1
