@@ -31,6 +31,7 @@ def fail_fetches(engine: Engine, watch: Watch, times: int) -> None:
         assert stored is not None
         cursor = ensure_cursor(stored, "hackernews", session=session)
         cursor.failures, cursor.last_error = times, "HTTP 503"
+        cursor.last_attempt_at = NOW  # as a failed fetch records it
         session.add(cursor)
 
 
