@@ -46,8 +46,11 @@ def make_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def _postgres_engine() -> Iterator[Engine]:
-    """A PostgreSQL engine on a schema of its own, dropped afterwards."""
+def postgres_schema() -> Iterator[str]:
+    """A schema of its own on the test PostgreSQL, dropped afterwards; yields its name.
+
+    Skips the test when PostgreSQL is not there, except in CI where it must be.
+    """
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
     try:
@@ -58,14 +61,22 @@ def _postgres_engine() -> Iterator[Engine]:
         if IN_CI:
             raise
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({exc.__class__.__name__})")
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        yield engine
+        yield schema
     finally:
-        engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    """A PostgreSQL engine on a schema of its own, dropped afterwards."""
+    for schema in postgres_schema():
+        engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
