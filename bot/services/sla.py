@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.services.cards import SYSTEM_ACTOR, load_card, record_event
-from bot.services.chat import ChatBackend, ChatError, ChatRateLimited, Overdue
+from bot.services.chat import CardView, ChatBackend, ChatError, ChatRateLimited, Overdue
 from bot.services.notices import NOTICE_KINDS
 from bot.services.settings_store import read_setting, write_setting
 from bot.store.db import session_scope
@@ -241,33 +242,16 @@ def _remind(
     now: datetime,
 ) -> bool:
     """Claim this wait's reminder, send it and log it; a refused send gives the claim back."""
-    with session_scope(engine) as session:
-        claimed = session.execute(
-            update(Card)
-            .where(col(Card.id) == card.card_id)
-            .where(col(Card.state) == CardState.POSTED)
-            .where(col(Card.version) == card.version)
-            .where(or_(col(Card.reminded_at).is_(None), col(Card.reminded_at) < card.since))
-            .values(reminded_at=now)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        view = load_card(card.card_id, session=session)
-    try:
-        chat.post_reminder(view, overdue, escalates=contact is not None)
-    except ChatError:
-        _release(card.card_id, "reminded_at", card.reminded_at, now, engine=engine)
-        raise
-    with session_scope(engine) as session:
-        record_event(
-            card.card_id,
-            EventKind.REMINDED,
-            SYSTEM_ACTOR,
-            session=session,
-            now=now,
-            detail=_detail(overdue),
-        )
-    return True
+    return _send_once(
+        card,
+        "reminded_at",
+        (or_(col(Card.reminded_at).is_(None), col(Card.reminded_at) < card.since),),
+        lambda view: chat.post_reminder(view, overdue, escalates=contact is not None),
+        EventKind.REMINDED,
+        _detail(overdue),
+        engine=engine,
+        now=now,
+    )
 
 
 def _escalate(
@@ -280,33 +264,54 @@ def _escalate(
     now: datetime,
 ) -> bool:
     """Claim this wait's escalation (still unclaimed, reminded), send it and log it."""
+    return _send_once(
+        card,
+        "escalated_at",
+        (
+            col(Card.reminded_at) >= card.since,
+            or_(col(Card.escalated_at).is_(None), col(Card.escalated_at) < card.since),
+        ),
+        lambda view: chat.post_escalation(view, overdue, to=contact),
+        EventKind.ESCALATED,
+        {**_detail(overdue), "to": contact},
+        engine=engine,
+        now=now,
+    )
+
+
+def _send_once(
+    card: Waiting,
+    mark: Literal["reminded_at", "escalated_at"],
+    still_due: tuple[Any, ...],
+    send: Callable[[CardView], None],
+    kind: EventKind,
+    detail: dict[str, Any],
+    *,
+    engine: Engine,
+    now: datetime,
+) -> bool:
+    """Claim `mark` on a posted card of the version read (False: someone else has, or it
+    changed), send, and record the event; a refused send gives the claim back."""
     with session_scope(engine) as session:
         claimed = session.execute(
             update(Card)
             .where(col(Card.id) == card.card_id)
             .where(col(Card.state) == CardState.POSTED)
             .where(col(Card.version) == card.version)
-            .where(col(Card.reminded_at) >= card.since)
-            .where(or_(col(Card.escalated_at).is_(None), col(Card.escalated_at) < card.since))
-            .values(escalated_at=now)
+            .where(*still_due)
+            .values({mark: now})
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return False
         view = load_card(card.card_id, session=session)
     try:
-        chat.post_escalation(view, overdue, to=contact)
+        send(view)
     except ChatError:
-        _release(card.card_id, "escalated_at", card.escalated_at, now, engine=engine)
+        previous = card.reminded_at if mark == "reminded_at" else card.escalated_at
+        _release(card.card_id, mark, previous, now, engine=engine)
         raise
     with session_scope(engine) as session:
-        record_event(
-            card.card_id,
-            EventKind.ESCALATED,
-            SYSTEM_ACTOR,
-            session=session,
-            now=now,
-            detail={**_detail(overdue), "to": contact},
-        )
+        record_event(card.card_id, kind, SYSTEM_ACTOR, session=session, now=now, detail=detail)
     return True
 
 
