@@ -319,6 +319,9 @@ class Poster:
                 .values(
                     post_attempts=col(Card.post_attempts) + 1,
                     post_lease_until=now + POST_LEASE,
+                    # This attempt's outcome is unknown until recorded: if the poster dies
+                    # mid-post, the next one sees no error and looks for the card in Slack.
+                    last_post_error=None,
                 )
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -231,6 +231,30 @@ def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
     assert (row.state, row.message_ts) == (CardState.POSTED, posted_ts)
 
 
+def test_a_card_that_failed_once_and_then_crashed_mid_post_is_adopted_not_posted_twice(
+    sqlite_engine: Engine, clock: Clock
+) -> None:
+    (cid,) = queue_cards(sqlite_engine, 1)
+    with FakeSlack(token=TEST_TOKEN) as fake:
+        poster = poster_for(sqlite_engine, fake.base_url, [], clock)
+        fake.fail_next("chat.postMessage", error="internal_error", status=500)
+        assert poster.post_pending().posted == []  # a first attempt Slack refused
+        assert get_card(sqlite_engine, cid).last_post_error is not None
+        clock.advance(hours=1)  # past its backoff
+        crashed = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert crashed._take(cid, now=clock.now)
+        with session_scope(sqlite_engine) as session:
+            view = load_card(cid, session=session)
+        posted_ts = crashed.deps.chat.post_card(view)  # Slack has it; the worker dies here
+        clock.advance(seconds=POST_LEASE.total_seconds() + 1)
+
+        survivor = poster_for(sqlite_engine, fake.base_url, [], clock)
+        assert survivor.post_pending().posted == [cid]
+
+        assert len([m for m in fake.messages(CHANNEL) if m.get("metadata")]) == 1
+    assert get_card(sqlite_engine, cid).message_ts == posted_ts
+
+
 def test_when_history_cannot_be_read_the_card_is_posted_again_rather_than_lost(
     sqlite_engine: Engine, clock: Clock
 ) -> None:
