@@ -353,6 +353,10 @@ def show_home(
         flash=flash,
     )
     state = encode_state(home.pages, deps.chat.home_fingerprint(replace(home, flash=None)))
+    # Stored before publishing, so a refresh running meanwhile sees it and doesn't publish the
+    # same Home a second time.
+    with session_scope(deps.engine) as session:
+        _save_viewer(user_id, state, session=session, now=now)
     try:
         deps.chat.publish_home(user_id, home)
     except ChatError:
@@ -360,8 +364,6 @@ def show_home(
             # Known as a viewer with nothing shown: the refresh job tries again.
             _save_viewer(user_id, None, session=session, now=now)
         raise
-    with session_scope(deps.engine) as session:
-        _save_viewer(user_id, state, session=session, now=now)
     return home
 
 
