@@ -29,6 +29,7 @@ from bot.slack.chat import SlackChat
 from bot.slack.clients import poster_client
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, HomeViewer, Watch
+from tests.blocks import typed_texts
 from tests.bot.services.test_home import post_cards
 from tests.conftest import Clock, make_settings
 from tests.factories import CHANNEL, make_fetched, make_watch
@@ -95,20 +96,7 @@ def slack(engine: Engine) -> Iterator[Workspace]:
 
 def texts(view: dict[str, Any]) -> list[str]:
     """Every mrkdwn and plain text in the view, top to bottom."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-
-    walk(view["blocks"])
-    return found
+    return typed_texts(view["blocks"])
 
 
 def buttons(view: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -33,6 +33,7 @@ from bot.slack.clients import poster_client
 from bot.sources import build_sources
 from bot.store.db import session_scope
 from bot.store.models import Card, CardState, Mention, SentimentFeedback
+from tests.blocks import mrkdwn_texts
 from tests.conftest import Clock, make_settings
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
 from tests.fakes.slack_app import SIGNING_SECRET, SlackApp, running_app, wait_for
@@ -238,16 +239,6 @@ def slack(engine: Engine) -> Iterator[Slack]:
                 yield Slack(fake, app.url, deps, algolia, sleeps)
         finally:
             http.close()
-
-
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every mrkdwn string in a block tree."""
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    if isinstance(node, dict):
-        own = [node["text"]] if node.get("type") == "mrkdwn" else []
-        return own + [t for value in node.values() for t in mrkdwn_texts(value)]
-    return []
 
 
 def block_text(message: dict[str, Any]) -> str:

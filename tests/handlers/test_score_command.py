@@ -22,6 +22,7 @@ from bot.sources import NETWORKS, build_sources
 from bot.sources.base import FetchedAuthor
 from bot.store.db import session_scope
 from bot.store.models import Author, AuthorScore, Card, CardState
+from tests.blocks import typed_texts
 from tests.conftest import Clock, make_settings
 from tests.factories import CHANNEL, NOW, make_posted_card
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack, validate_blocks
@@ -109,20 +110,7 @@ def scoring(engine: Engine) -> Iterator[Scoring]:
 
 def text_of(message: dict[str, Any]) -> str:
     """Every mrkdwn and plain text in a message's blocks, one per line."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-
-    walk(message.get("blocks", []))
-    return "\n".join(found)
+    return "\n".join(typed_texts(message.get("blocks", [])))
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from bot.slack.admin import (
     split_text,
 )
 from bot.store.models import Watch
+from tests.blocks import texts
 from tests.factories import NOW
 from tests.fakes.slack_api import MAX_VIEW_BLOCKS, validate_blocks
 
@@ -39,15 +40,6 @@ def make_watch(watch_id: int, query: str = "acme", **overrides: Any) -> Watch:
     }
     values.update(overrides)
     return Watch(**values)
-
-
-def texts(node: Any) -> list[str]:
-    if isinstance(node, list):
-        return [t for item in node for t in texts(item)]
-    if isinstance(node, dict):
-        own = [node["text"]] if isinstance(node.get("text"), str) else []
-        return own + [t for value in node.values() for t in texts(value)]
-    return []
 
 
 def test_slacks_escaped_mentions_links_and_characters_become_what_was_typed() -> None:

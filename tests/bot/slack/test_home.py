@@ -12,6 +12,7 @@ from bot.services.stats import Numbers
 from bot.slack import ids
 from bot.slack.home import build_home_view, build_notice_message, view_fingerprint
 from bot.store.models import AdminNotice, Watch
+from tests.blocks import mrkdwn_texts
 from tests.fakes.slack_api import MAX_VIEW_BLOCKS, validate_blocks
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -105,15 +106,6 @@ def home(
         admins_configured=admins_configured,
         flash=flash,
     )
-
-
-def mrkdwn_texts(node: Any) -> list[str]:
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    if isinstance(node, dict):
-        own = [node["text"]] if node.get("type") == "mrkdwn" else []
-        return own + [t for value in node.values() for t in mrkdwn_texts(value)]
-    return []
 
 
 def buttons(view: dict[str, Any]) -> list[tuple[str, str, str]]:

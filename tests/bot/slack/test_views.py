@@ -10,7 +10,8 @@ from typing import Any
 from bot.services.authors import apply_metrics
 from bot.slack.views import MAX_AUTHORS_SHOWN, build_score_message
 from bot.sources.base import FetchedAuthor
-from bot.store.models import Author, Watch
+from bot.store.models import Author
+from tests.blocks import texts
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 TEXT_MAX_CHARS = 3000
@@ -22,28 +23,6 @@ def scored_author(network: str = "hackernews", handle: str = "pg", **metrics: An
     fetched = FetchedAuthor(handle=handle, **(metrics or {"karma": 157_000}))
     apply_metrics(author, fetched, now=NOW, fresh=True)
     return author
-
-
-def make_watch(watch_id: int, query: str = "acme", **overrides: Any) -> Watch:
-    values: dict[str, Any] = {
-        "id": watch_id,
-        "query": query,
-        "sources": ["hackernews"],
-        "channel_id": "C0SUPPORT",
-        "created_at": NOW,
-    }
-    values.update(overrides)
-    return Watch(**values)
-
-
-def texts(node: Any) -> list[str]:
-    """Every text string in a block tree."""
-    if isinstance(node, list):
-        return [t for item in node for t in texts(item)]
-    if isinstance(node, dict):
-        own = [node["text"]] if isinstance(node.get("text"), str) else []
-        return own + [t for value in node.values() for t in texts(value)]
-    return []
 
 
 def test_score_shows_factor_points_that_add_up_to_the_reach() -> None:
