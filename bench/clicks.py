@@ -45,6 +45,7 @@ from bot.store import migrate
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Card, Watch
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlack
+from tests.fakes.slack_app import block_actions_payload
 
 CARDS = 250
 CLICKS = 500  # a Claim and a Resolve on each card, in shuffled order
@@ -119,27 +120,10 @@ def _posted_cards(database_url: str, fake: FakeSlack, count: int) -> list[int]:
 
 
 def _click_body(card_id: int, action_id: str, user: str, response_url: str) -> str:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0000TEAM", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T0000TEAM"},
-        "api_app_id": "A0OVERHEARD",
-        "token": "legacy-verification-token",
-        "trigger_id": "123.456.abc",
-        "response_url": response_url,
-        "channel": {"id": CHANNEL, "name": "support"},
-        "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL},
-        "message": {"ts": "1.0", "type": "message"},
-        "actions": [
-            {
-                "block_id": "b",
-                "action_id": action_id,
-                "value": str(card_id),
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    button = {"action_id": action_id, "value": str(card_id), "type": "button"}
+    payload = block_actions_payload(
+        button, user=user, channel=CHANNEL, message_ts="1.0", response_url=response_url
+    )
     return urlencode({"payload": json.dumps(payload)})
 
 

@@ -95,29 +95,15 @@ class SlackApp:
         team: str = TEAM,
     ) -> httpx.Response:
         """Press a button or pick an option: in a message (channel + ts) or in a view (Home)."""
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "acme"},
-            "user": {"id": user, "username": user.lower(), "team_id": team},
-            "api_app_id": APP_ID,
-            "token": "legacy-verification-token",
-            "trigger_id": "123.456.abc",
-            "response_url": self.fake.response_url("action"),
-            "actions": [{"block_id": "b", "action_ts": "1700000000.000001", **action}],
-        }
-        if view is not None:
-            payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
-            payload["view"] = view
-        if channel is not None:
-            payload["channel"] = {"id": channel, "name": "support"}
-            if view is None:
-                payload["container"] = {
-                    "type": "message",
-                    "message_ts": message_ts or "1700000000.000100",
-                    "channel_id": channel,
-                    "is_ephemeral": message_ts is None,
-                }
-                payload["message"] = {"ts": message_ts or "1700000000.000100", "type": "message"}
+        payload = block_actions_payload(
+            action,
+            user=user,
+            channel=channel,
+            message_ts=message_ts,
+            view=view,
+            team=team,
+            response_url=self.fake.response_url("action"),
+        )
         return self.signed_post(urlencode({"payload": json.dumps(payload)}))
 
     def submit(
@@ -150,6 +136,44 @@ class SlackApp:
             }
         )
         return self.signed_post(body, content_type="application/json")
+
+
+def block_actions_payload(
+    action: dict[str, Any],
+    *,
+    user: str,
+    channel: str | None,
+    response_url: str,
+    message_ts: str | None = None,
+    view: dict[str, Any] | None = None,
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """The `block_actions` payload Slack sends when `user` presses `action`: in a message
+    (channel + ts; no ts: an ephemeral one) or in a view (the Home)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "trigger_id": "123.456.abc",
+        "response_url": response_url,
+        "actions": [{"block_id": "b", "action_ts": "1700000000.000001", **action}],
+    }
+    if view is not None:
+        payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
+        payload["view"] = view
+    if channel is not None:
+        payload["channel"] = {"id": channel, "name": "support"}
+        if view is None:
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message_ts or "1700000000.000100",
+                "channel_id": channel,
+                "is_ephemeral": message_ts is None,
+            }
+            payload["message"] = {"ts": message_ts or "1700000000.000100", "type": "message"}
+    return payload
 
 
 @contextmanager
