@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 
+# After auth.test fails, requests go unchecked this long before Slack is asked again, so a
+# Slack outage doesn't make every click wait on its own auth.test.
+RETRY_AFTER_S = 60.0
 FOREIGN_TEAM = (
     "overheard only takes commands and clicks from its own workspace's members; "
     "this request came from another organisation."
@@ -28,18 +32,24 @@ FOREIGN_TEAM = (
 class HomeTeam:
     """The bot's own team id, asked of Slack once (`auth.test`) and remembered."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
+        self._clock = clock
         self._id: str | None = None
+        self._failed_at: float | None = None
         self._lock = threading.Lock()
 
     def id(self) -> str | None:
         """The team id, or None while Slack can't be asked (the guard then lets requests by)."""
         with self._lock:
-            if self._id is None:
+            recently_failed = (
+                self._failed_at is not None and self._clock() - self._failed_at < RETRY_AFTER_S
+            )
+            if self._id is None and not recently_failed:
                 try:
                     self._id = str(self._client.auth_test()["team_id"])
-                except (SlackApiError, KeyError) as exc:
+                except (SlackApiError, KeyError, OSError) as exc:
+                    self._failed_at = self._clock()
                     log.warning("auth.test failed, the workspace check is off for now: %s", exc)
             return self._id
 
